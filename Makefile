@@ -1,0 +1,67 @@
+# MiniQuantDesk V4 — the two commands a user needs: `make demo` and `make test`.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := python3.11
+
+PACKAGES := mqk-schemas mqk-config mqk-integrity mqk-strategy mqk-portfolio mqk-risk \
+            mqk-isolation mqk-reconcile mqk-execution mqk-backtest mqk-db mqk-runtime mqk-cli
+UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+PYTEST_FLAGS ?= -q -p no:cacheprovider
+
+.PHONY: help install demo test lint format typecheck layers deptry test-packages \
+        test-integration wheels bench clean
+
+help:  ## list targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
+
+install:  ## install uv if missing, then the locked workspace environment
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	@$(UV) sync --locked --quiet
+
+demo: install  ## run the main job end to end on SQLite and the shipped sample data
+	@bash examples/demo.sh
+
+test: install lint typecheck layers deptry test-packages test-integration wheels  ## everything CI checks
+	@echo "make test: all checks passed"
+
+lint:  ## ruff lint + format check
+	$(UV) run --locked ruff check .
+	$(UV) run --locked ruff format --check .
+
+format:  ## apply ruff formatting and safe fixes
+	$(UV) run --locked ruff check --fix .
+	$(UV) run --locked ruff format .
+
+typecheck:  ## mypy --strict over every package (sources and tests)
+	$(UV) run --locked mypy packages/*/src apps/*/src
+
+layers:  ## static layering contract (import-linter)
+	$(UV) run --locked lint-imports
+
+deptry:  ## each member declares every third-party and sibling it imports
+	@for p in $(PACKAGES); do \
+	  dir=packages/$$p; [ -d $$dir ] || dir=apps/$$p; \
+	  echo "deptry $$dir"; \
+	  (cd $$dir && $(UV) run --locked --project ../.. deptry src --ignore DEP002 --quiet) || exit 1; \
+	done
+
+test-packages:  ## each package's tests, alone, in an env holding only it and its declared deps
+	@for p in $(PACKAGES); do \
+	  dir=packages/$$p; [ -d $$dir ] || dir=apps/$$p; \
+	  echo "== $$p (isolated)"; \
+	  $(UV) run --locked --isolated --package $$p --directory $$dir pytest $(PYTEST_FLAGS) tests \
+	    || { rc=$$?; [ $$rc -eq 5 ] && echo "   (no tests collected)" || exit $$rc; }; \
+	done
+
+test-integration:  ## cross-package flows, in the full workspace env
+	$(UV) run --locked pytest $(PYTEST_FLAGS) tests-integration
+
+wheels:  ## build every wheel with --no-sources and install each alone into a fresh venv
+	bash .ci/check-wheels.sh
+
+bench:  ## speed and memory benchmarks -> benchmarks/RESULTS.md
+	$(UV) run --locked python benchmarks/run.py
+
+clean:
+	rm -rf dist .mypy_cache .ruff_cache .pytest_cache

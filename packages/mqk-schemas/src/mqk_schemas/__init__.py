@@ -1,0 +1,122 @@
+"""mqk_schemas: the shared vocabulary of MiniQuantDesk.
+
+Immutable, strict pydantic models with exact money (Decimal, never float) and UTC-only time,
+the event envelope, canonical JSON and the hash-chained audit log.
+"""
+
+from mqk_schemas.audit import (
+    GENESIS_HASH,
+    AuditChain,
+    AuditLogWriter,
+    AuditVerification,
+    verify_audit_file,
+    verify_audit_lines,
+)
+from mqk_schemas.bars import BAR_FRAME_SCHEMA, PRICE_SCALE, BarFrame
+from mqk_schemas.canonical import canonical_json, jsonable, sha256_hex
+from mqk_schemas.decisions import Decision, most_severe
+from mqk_schemas.enums import (
+    Action,
+    OrderStatus,
+    OrderType,
+    RunMode,
+    RunStatus,
+    Side,
+    Timeframe,
+    TimeInForce,
+    Topic,
+)
+from mqk_schemas.errors import (
+    AuditChainError,
+    BarFrameSchemaError,
+    ExactnessError,
+    NaiveDatetimeError,
+    SchemaError,
+)
+from mqk_schemas.events import EventEnvelope, make_event
+from mqk_schemas.identity import (
+    ENGINE_ID_PATTERN,
+    EngineId,
+    RunId,
+    Symbol,
+    client_order_id,
+    engine_of_client_order_id,
+    event_id,
+)
+from mqk_schemas.market import Bar, Instrument
+from mqk_schemas.trading import (
+    Account,
+    BrokerSnapshot,
+    Fill,
+    Order,
+    OrderIntent,
+    Position,
+    TargetPosition,
+)
+from mqk_schemas.types import (
+    ExactDecimal,
+    NonNegativeDecimal,
+    PositiveDecimal,
+    UtcDatetime,
+    format_decimal,
+    format_utc,
+    to_decimal,
+    to_utc,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BAR_FRAME_SCHEMA",
+    "ENGINE_ID_PATTERN",
+    "GENESIS_HASH",
+    "PRICE_SCALE",
+    "Account",
+    "Action",
+    "AuditChain",
+    "AuditChainError",
+    "AuditLogWriter",
+    "AuditVerification",
+    "Bar",
+    "BarFrame",
+    "BarFrameSchemaError",
+    "BrokerSnapshot",
+    "Decision",
+    "EngineId",
+    "EventEnvelope",
+    "ExactDecimal",
+    "ExactnessError",
+    "Fill",
+    "Instrument",
+    "NaiveDatetimeError",
+    "NonNegativeDecimal",
+    "Order",
+    "OrderIntent",
+    "OrderStatus",
+    "OrderType",
+    "Position",
+    "PositiveDecimal",
+    "RunId",
+    "RunMode",
+    "RunStatus",
+    "SchemaError",
+    "Side",
+    "Symbol",
+    "TargetPosition",
+    "TimeInForce",
+    "Timeframe",
+    "Topic",
+    "UtcDatetime",
+    "canonical_json",
+    "client_order_id",
+    "engine_of_client_order_id",
+    "event_id",
+    "format_decimal",
+    "format_utc",
+    "jsonable",
+    "make_event",
+    "most_severe",
+    "sha256_hex",
+    "to_decimal",
+    "to_utc",
+]
