@@ -107,6 +107,7 @@ __all__ = [
     "Timeframe",
     "Topic",
     "UtcDatetime",
+    "__version__",
     "canonical_json",
     "client_order_id",
     "engine_of_client_order_id",
@@ -119,4 +120,6 @@ __all__ = [
     "sha256_hex",
     "to_decimal",
     "to_utc",
+    "verify_audit_file",
+    "verify_audit_lines",
 ]

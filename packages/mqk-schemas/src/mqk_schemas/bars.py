@@ -7,7 +7,6 @@ on this frame (or arrays taken from it), never on one pydantic :class:`~mqk_sche
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 
 import polars as pl
 
@@ -57,8 +56,11 @@ class BarFrame:
             )
         for name, dtype in BAR_FRAME_SCHEMA.items():
             if actual[name] != dtype:
-                raise BarFrameSchemaError(f"bar frame column {name!r} is {actual[name]}, not {dtype}")
-        nulls = [n for n, c in zip(self.frame.columns, self.frame.null_count().row(0), strict=True) if c]
+                raise BarFrameSchemaError(
+                    f"bar frame column {name!r} is {actual[name]}, not {dtype}"
+                )
+        counts = self.frame.null_count().row(0)
+        nulls = [n for n, c in zip(self.frame.columns, counts, strict=True) if c]
         if nulls:
             raise BarFrameSchemaError(f"bar frame has nulls in columns {nulls}")
 
@@ -98,8 +100,3 @@ class BarFrame:
             "is_complete": [b.is_complete for b in bars],
         }
         return cls(timeframe, pl.DataFrame(data, schema=BAR_FRAME_SCHEMA))
-
-
-def decimal_from_frame(value: Decimal) -> Decimal:
-    """Normalise a Decimal read from a frame (drops the fixed scale's trailing zeros)."""
-    return value.normalize() if value else Decimal(0)

@@ -12,8 +12,8 @@ __all__ = [
     "RunMode",
     "RunStatus",
     "Side",
-    "Timeframe",
     "TimeInForce",
+    "Timeframe",
     "Topic",
 ]
 

@@ -5,7 +5,7 @@
     SchemaError                 base of every error raised here
     ├── ExactnessError          a float (or NaN/inf) where exact money or quantity is required
     ├── NaiveDatetimeError      a timestamp without a timezone
-    ├── BarFrameSchemaError     a columnar bar frame whose columns or dtypes are not the fixed schema
+    ├── BarFrameSchemaError     a columnar bar frame without the fixed schema
     └── AuditChainError         an audit log that cannot be written or read
 """
 

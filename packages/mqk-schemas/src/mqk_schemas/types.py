@@ -29,7 +29,7 @@ __all__ = [
 
 def to_decimal(value: Any) -> Decimal:
     """Convert ``value`` to an exact, finite Decimal; floats and bools are refused."""
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, bool | float):
         raise ExactnessError(
             f"{value!r} is a binary float; pass money, prices and quantities as Decimal, int or str"
         )
@@ -53,8 +53,7 @@ def format_decimal(value: Decimal) -> str:
     """Render a Decimal canonically: no exponent, no trailing zeros, ``0`` for zero."""
     if value == 0:
         return "0"
-    text = format(value.normalize(), "f")
-    return text
+    return format(value.normalize(), "f")
 
 
 def to_utc(value: datetime) -> datetime:
