@@ -40,9 +40,12 @@ def unit_engine_namespace_is_read_from_the_prefix(coid: str, engine: str | None)
     assert engine_of_client_order_id(coid) == engine
 
 
-@pytest.mark.parametrize(("engine", "seq"), [("main", 1), ("MAIN", -1), ("1X", 0)])
-def unit_client_order_id_refuses_bad_inputs(engine: str, seq: int) -> None:
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize(
+    ("engine", "seq", "message"),
+    [("main", 1, "upper-case"), ("MAIN", -1, ">= 0"), ("1X", 0, "upper-case")],
+)
+def unit_client_order_id_refuses_bad_inputs(engine: str, seq: int, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
         client_order_id(engine, RUN, seq)
 
 
@@ -58,7 +61,7 @@ def unit_canonical_json_ignores_key_order_and_normalises_numbers() -> None:
 
 
 def unit_canonical_json_refuses_nan() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not finite"):
         canonical_json({"x": float("nan")})
 
 
