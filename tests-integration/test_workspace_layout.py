@@ -1,4 +1,4 @@
-"""The workspace is laid out as SPEC section 1 says, and each member declares only what it may use."""
+"""The workspace is laid out as SPEC section 1 says; each member declares only what it may use."""
 
 from __future__ import annotations
 
