@@ -58,8 +58,14 @@ def validate_settings(
         return Settings.model_validate(merged), []
     except ValidationError as exc:
         problems: list[ConfigProblem] = []
-        for error in exc.errors(include_url=False, include_input=False):
+        errors = exc.errors(include_url=False, include_input=False)
+        failed_items = [tuple(e["loc"]) for e in errors]
+        for error in errors:
             path: KeyPath = tuple(error["loc"])
+            if error["type"] == "too_short" and any(
+                len(other) > len(path) and other[: len(path)] == path for other in failed_items
+            ):
+                continue  # a list "too short" only because its items failed: report the items
             missing = error["type"] == "missing"
             source = layers[0].source if missing else layer_of(layers, path)
             problems.append(ConfigProblem(format_path(path), _message(error), source))
