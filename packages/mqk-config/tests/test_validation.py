@@ -286,3 +286,21 @@ def invariant_every_config_error_shares_one_base_with_a_reason_code() -> None:
     for error in (UnknownLayerError, ConfigFileError, ConfigValidationError):
         assert issubclass(error, ConfigError)
         assert error.reason_code.startswith("CONFIG_")
+
+
+def invariant_no_setting_has_a_default_in_code() -> None:
+    from pydantic import BaseModel
+
+    from mqk_config import Settings
+
+    def walk(model: type[BaseModel], prefix: str) -> list[str]:
+        found: list[str] = []
+        for name, field in model.model_fields.items():
+            if not field.is_required():
+                found.append(prefix + name)
+            annotation = field.annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                found.extend(walk(annotation, f"{prefix}{name}."))
+        return found
+
+    assert walk(Settings, "") == []
