@@ -78,6 +78,8 @@ def _inexact(value: Any, at: tuple[str | int, ...], out: list[FieldProblem]) -> 
 _RULES = {
     "extra_forbidden": "unknown key (not a snapshot field)",
     "missing": "required field is missing",
+    "model_type": "expected a JSON object",
+    "model_attributes_type": "expected a JSON object",
 }
 
 
