@@ -43,7 +43,7 @@ deptry:  ## each member declares every third-party and sibling it imports
 	@for p in $(PACKAGES); do \
 	  dir=packages/$$p; [ -d $$dir ] || dir=apps/$$p; \
 	  echo "deptry $$dir"; \
-	  (cd $$dir && $(UV) run --locked --project ../.. deptry src --ignore DEP002 --quiet) || exit 1; \
+	  (cd $$dir && $(UV) run --locked --project ../.. deptry src --ignore DEP002 >/dev/null) || exit 1; \
 	done
 
 test-packages:  ## each package's tests, alone, in an env holding only it and its declared deps
