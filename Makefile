@@ -42,9 +42,10 @@ layers:  ## static layering contract (import-linter)
 deptry:  ## each member declares every third-party and sibling it imports
 	@for p in $(PACKAGES); do \
 	  dir=packages/$$p; [ -d $$dir ] || dir=apps/$$p; \
-	  echo "deptry $$dir"; \
-	  (cd $$dir && $(UV) run --locked --project ../.. deptry src --ignore DEP002 >/dev/null) || exit 1; \
+	  out=$$(cd $$dir && $(UV) run --locked --project ../.. deptry src --ignore DEP002 2>&1) \
+	    || { echo "deptry $$dir:"; echo "$$out"; exit 1; }; \
 	done
+	@echo "deptry: every member declares what it imports"
 
 test-packages:  ## each package's tests, alone, in an env holding only it and its declared deps
 	@for p in $(PACKAGES); do \
