@@ -1,0 +1,104 @@
+"""Pattern-day-trader book: which positions were opened this session, and day trades per window.
+
+A day trade is opening (or adding to) a position and closing some of it within one trading
+session. It is counted once per round trip: the first closing fill after an opening fill of the
+same session completes it; further closing fills count again only after a new opening fill.
+The window is the last ``window_sessions`` distinct sessions the engine has observed (the runtime
+calls the engine every bar, so every trading session is observed; a session in which the engine
+never ran is simply absent, which can only make the count larger, never smaller).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from datetime import date, datetime
+from decimal import Decimal
+
+from mqk_risk._limits import PdtLimits, PdtMode
+from mqk_risk._reduce import closes_position, opens_position
+from mqk_risk._state import DayTrade, OpenedPosition
+
+__all__ = ["PdtBook"]
+
+
+class PdtBook:
+    """Tracks openings, completed day trades and the session window for one engine."""
+
+    __slots__ = ("_limits", "_opened", "_sessions", "_trades")
+
+    def __init__(self, limits: PdtLimits) -> None:
+        self._limits = limits
+        self._sessions: deque[date] = deque(maxlen=limits.window_sessions)
+        self._opened: dict[str, OpenedPosition] = {}
+        self._trades: list[DayTrade] = []
+
+    @property
+    def enabled(self) -> bool:
+        """True when the mode is ``auto``."""
+        return self._limits.mode is PdtMode.AUTO
+
+    def observe(self, session: date) -> None:
+        """Note that ``session`` is current; older sessions than the newest one are ignored."""
+        sessions = self._sessions
+        if sessions and session <= sessions[-1]:
+            return
+        sessions.append(session)
+        start = sessions[0]
+        if self._trades and self._trades[0].session < start:
+            self._trades = [trade for trade in self._trades if trade.session >= start]
+
+    def window(self) -> tuple[date, ...]:
+        """The sessions day trades are counted over, oldest first."""
+        return tuple(self._sessions)
+
+    def trades_in_window(self) -> tuple[DayTrade, ...]:
+        """The day trades whose session lies inside the window."""
+        if not self._sessions:
+            return tuple(self._trades)
+        start = self._sessions[0]
+        return tuple(trade for trade in self._trades if trade.session >= start)
+
+    def pending_open(self, symbol: str, session: date) -> OpenedPosition | None:
+        """The opening in ``session`` that a closing order on ``symbol`` would complete."""
+        opened = self._opened.get(symbol)
+        if opened is not None and opened.session == session:
+            return opened
+        return None
+
+    def record_fill(
+        self, symbol: str, before: Decimal, after: Decimal, session: date, ts: datetime
+    ) -> DayTrade | None:
+        """Update the book for a fill moving ``symbol`` from ``before`` to ``after``.
+
+        Returns the day trade it completed, if any.
+        """
+        self.observe(session)
+        completed: DayTrade | None = None
+        if closes_position(before, after):
+            opened = self._opened.pop(symbol, None)
+            if opened is not None and opened.session == session:
+                completed = DayTrade(
+                    symbol=symbol, session=session, opened_at=opened.opened_at, closed_at=ts
+                )
+                self._trades.append(completed)
+        if opens_position(before, after):
+            self._opened[symbol] = OpenedPosition(symbol=symbol, session=session, opened_at=ts)
+        return completed
+
+    def snapshot(self) -> tuple[tuple[date, ...], tuple[OpenedPosition, ...], tuple[DayTrade, ...]]:
+        """Sessions, open positions of the session and recorded trades, for a state snapshot."""
+        opened = tuple(self._opened[symbol] for symbol in sorted(self._opened))
+        return tuple(self._sessions), opened, tuple(self._trades)
+
+    def restore(
+        self,
+        sessions: Iterable[date],
+        opened: Iterable[OpenedPosition],
+        trades: Iterable[DayTrade],
+    ) -> None:
+        """Reload a snapshot taken by :meth:`snapshot`."""
+        self._sessions.clear()
+        self._sessions.extend(sorted(set(sessions)))
+        self._opened = {item.symbol: item for item in opened}
+        self._trades = sorted(trades, key=lambda trade: (trade.session, trade.closed_at))
