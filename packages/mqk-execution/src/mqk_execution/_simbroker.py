@@ -1,0 +1,692 @@
+"""SimBroker: the bar-driven simulated broker used by backtests and paper runs alike.
+
+Time advances only through :meth:`SimBroker.on_bar`. An order submitted while bar t of its
+symbol is current can fill from bar t+1 (+ submit latency); ``allow_same_bar_fills`` lets it
+fill on bar t itself, evaluated at bar t's *close* (the only price of bar t that is not in the
+past when the order is decided): a MARKET fills at the close, a LIMIT/STOP if the close reaches
+it. Prices and costs follow :mod:`mqk_execution._fillmodel`.
+
+Within a bar: due cancels and replacements take effect, DAY orders from an earlier UTC date
+expire, eligible orders are evaluated (bracket exit legs first, so a position's protection acts
+before anything that would add to it; then the rest in submission order), and finally trailing
+stops move at the close. Exit legs are created (sized to the filled entry quantity) when the
+entry fills and are eligible from the next bar; a later entry fill resizes them by replace.
+They are one-cancels-other, reduce-only (a leg never fills more than the account position it
+closes; with nothing to close it is canceled) and never split by the partial-fill model. When
+one bar touches both the stop and the target and the open has gapped through neither,
+``ambiguity_policy`` picks the leg (CONSERVATIVE_WORST_CASE: the stop) and the bar is counted
+in :attr:`SimBroker.ambiguous_bars`. A filled exit closes the bracket (an unfilled entry
+remainder is canceled).
+
+Performance: a bar for a symbol with nothing resting costs two dict operations and returns an
+empty tuple; :attr:`SimBroker.has_resting` tells a backtest loop when bars may be skipped
+(skipped bars only leave the snapshot's marks at the last bar seen).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import ROUND_DOWN, Decimal
+
+from mqk_execution._broker import Bracket, BrokerCapability, BrokerListener, BrokerUpdate
+from mqk_execution._fillmodel import CENT, CostModel, base_price, round_to_tick
+from mqk_execution._protocols import BarLike, Clock
+from mqk_execution._settings import AmbiguityPolicy, ExecutionSettings
+from mqk_execution._simorder import Leg, SimGroup, SimOrder
+from mqk_execution.errors import BrokerAccessError, UnknownOrderError
+from mqk_schemas import (
+    Account,
+    BrokerSnapshot,
+    Fill,
+    Instrument,
+    Order,
+    OrderIntent,
+    OrderStatus,
+    OrderType,
+    Position,
+    Side,
+    TimeInForce,
+)
+
+__all__ = ["SimBroker"]
+
+_ZERO = Decimal(0)
+_ONE = Decimal(1)
+_NO_FILLS: tuple[Fill, ...] = ()
+_DRAW_SCALE = 1_000_000
+
+
+def _quantity_step(quantity: Decimal) -> Decimal:
+    exponent = quantity.normalize().as_tuple().exponent
+    assert isinstance(exponent, int)  # finite Decimals only (schemas refuse NaN/inf)
+    return _ONE.scaleb(min(0, exponent))
+
+
+def _exits_first(order: SimOrder) -> bool:
+    return not order.is_exit_leg
+
+
+def _bracket_problem(intent: OrderIntent, bracket: Bracket) -> str | None:
+    entry_price = intent.limit_price or intent.stop_price
+    if bracket.stop_price <= 0:
+        return "stop_price must be > 0"
+    if bracket.trail_amount is not None and bracket.trail_amount <= 0:
+        return "trail_amount must be > 0"
+    if bracket.target_price is not None and bracket.target_price <= 0:
+        return "target_price must be > 0"
+    sign = intent.side.sign
+    if bracket.target_price is not None and (bracket.target_price - bracket.stop_price) * sign <= 0:
+        return "the target must be on the profit side of the stop"
+    if entry_price is not None and (entry_price - bracket.stop_price) * sign <= 0:
+        return "the stop must be on the loss side of the entry price"
+    if (
+        entry_price is not None
+        and bracket.target_price is not None
+        and (bracket.target_price - entry_price) * sign <= 0
+    ):
+        return "the target must be on the profit side of the entry price"
+    return None
+
+
+class SimBroker:
+    """A deterministic simulated broker implementing :class:`~mqk_execution.BrokerAdapter`.
+
+    ``clock`` stamps submissions and snapshots; fills carry the close time of their bar.
+    ``account_id``/``starting_cash``/``currency`` mirror config section ``broker``;
+    ``instruments`` gives tick sizes (default one cent).
+    """
+
+    def __init__(
+        self,
+        settings: ExecutionSettings,
+        *,
+        clock: Clock,
+        account_id: str = "SIM",
+        starting_cash: Decimal = _ZERO,
+        currency: str = "USD",
+        instruments: Mapping[str, Instrument] | None = None,
+        default_tick: Decimal = CENT,
+    ) -> None:
+        self._settings = settings
+        self._costs = CostModel.from_settings(settings)
+        self._rng = random.Random(settings.seed)
+        self._clock = clock
+        self._account_id = account_id
+        self._currency = currency
+        self._cash = starting_cash
+        self._ticks = {s: i.tick_size for s, i in (instruments or {}).items()}
+        self._default_tick = default_tick
+        self._capability: BrokerCapability | None = None
+        self._listener: BrokerListener | None = None
+        self._orders: dict[str, SimOrder] = {}
+        self._books: dict[str, list[SimOrder]] = {}
+        self._counts: dict[str, int] = {}
+        self._last_bar: dict[str, BarLike] = {}
+        self._positions: dict[str, tuple[Decimal, Decimal]] = {}
+        self._fills: list[Fill] = []
+        self._seq = 0
+        self._ambiguous_bars = 0
+        self._bar_ts: datetime | None = None
+
+    # -- properties -------------------------------------------------------------------------
+
+    @property
+    def settings(self) -> ExecutionSettings:
+        """The execution settings this broker simulates."""
+        return self._settings
+
+    @property
+    def has_resting(self) -> bool:
+        """True while any order rests (a backtest must then feed every bar of its symbols)."""
+        return bool(self._books)
+
+    @property
+    def resting_symbols(self) -> frozenset[str]:
+        """Symbols with at least one resting order."""
+        return frozenset(self._books)
+
+    @property
+    def ambiguous_bars(self) -> int:
+        """Bars on which a bracket's stop and target were both touched (policy decided)."""
+        return self._ambiguous_bars
+
+    def position(self, symbol: str) -> Decimal:
+        """The account's signed position in ``symbol`` as the broker sees it."""
+        return self._positions.get(symbol, (_ZERO, _ZERO))[0]
+
+    # -- BrokerAdapter ----------------------------------------------------------------------
+
+    def bind(self, capability: BrokerCapability, listener: BrokerListener | None) -> None:
+        """Bind to one gateway: only ``capability`` may submit, cancel or replace from now on."""
+        if self._capability is not None:
+            raise BrokerAccessError("this broker is already bound to a gateway")
+        if not isinstance(capability, BrokerCapability):
+            raise BrokerAccessError(f"{type(capability).__name__} is not a broker capability")
+        self._capability = capability
+        self._listener = listener
+
+    def submit(
+        self, capability: BrokerCapability, intent: OrderIntent, bracket: Bracket | None = None
+    ) -> Order:
+        """Accept (or reject) an order; a known client_order_id returns the existing order."""
+        self._authorize(capability)
+        existing = self._orders.get(intent.client_order_id)
+        if existing is not None:
+            assert existing.last is not None  # every stored order has been reported
+            return existing.last
+        order = self._new_order(intent, replaces=None)
+        problem = "SHADOW_INTENT" if intent.shadow else None
+        if problem is None and bracket is not None:
+            if _bracket_problem(intent, bracket) is not None:
+                problem = "BRACKET_INVALID"
+            else:
+                order.group = SimGroup(
+                    entry=order,
+                    stop_price=bracket.stop_price,
+                    target_price=bracket.target_price,
+                    trail_amount=bracket.trail_amount,
+                )
+                order.leg = Leg.ENTRY
+        if problem is not None:
+            return self._reject(order, problem)
+        count = self._counts.get(order.symbol, 0)
+        latency = self._settings.latency_bars.submit
+        same_bar = self._settings.allow_same_bar_fills
+        order.eligible_from = count + latency + (0 if same_bar else 1)
+        self._rest(order)
+        self._notify(order)
+        if same_bar and latency == 0:
+            bar = self._last_bar.get(order.symbol)
+            if bar is not None and bar.ts_close_utc == order.created_at:
+                self._same_bar(order, bar, count)
+            else:
+                order.eligible_from = count + 1
+        assert order.last is not None
+        return order.last
+
+    def cancel(self, capability: BrokerCapability, client_order_id: str) -> Order:
+        """Cancel now (latency 0) or before bar t+1+latency; a closed order is returned as is."""
+        self._authorize(capability)
+        order = self._get(client_order_id)
+        if not order.status.is_terminal:
+            latency = self._settings.latency_bars.cancel
+            if latency == 0:
+                self._close(order, OrderStatus.CANCELED, "CANCELED")
+            else:
+                due = self._counts.get(order.symbol, 0) + 1 + latency
+                order.cancel_at = due if order.cancel_at is None else min(order.cancel_at, due)
+        assert order.last is not None
+        return order.last
+
+    def replace(
+        self, capability: BrokerCapability, client_order_id: str, replacement: OrderIntent
+    ) -> Order:
+        """Replace an open order; with latency the old one can still fill until the swap.
+
+        The swap happens only if the old order is still open and unfilled since the request;
+        otherwise the replacement is REJECTED (``REPLACE_TARGET_CHANGED``).
+        """
+        self._authorize(capability)
+        existing = self._orders.get(replacement.client_order_id)
+        if existing is not None:
+            assert existing.last is not None
+            return existing.last
+        old = self._get(client_order_id)
+        new = self._new_order(replacement, replaces=old.coid)
+        new.group, new.leg = old.group, old.leg
+        new.reduce_only = old.reduce_only or replacement.reduce_only
+        problem = None
+        if old.status.is_terminal:
+            problem = "REPLACE_TARGET_CLOSED"
+        elif (new.symbol, new.side, new.order_type, new.engine_id) != (
+            old.symbol,
+            old.side,
+            old.order_type,
+            old.engine_id,
+        ):
+            problem = "REPLACE_FIELD_IMMUTABLE"
+        elif replacement.shadow:
+            problem = "SHADOW_INTENT"
+        elif old.leg is Leg.ENTRY and old.filled > 0:
+            problem = "REPLACE_BRACKET_ENTRY_FILLED"
+        if problem is not None:
+            new.group = new.leg = None
+            return self._reject(new, problem)
+        count = self._counts.get(old.symbol, 0)
+        latency = self._settings.latency_bars.replace
+        new.eligible_from = max(old.eligible_from, count + 1 + latency)
+        new.day_date = old.day_date
+        if latency == 0:
+            self._swap(old, new)
+        else:
+            new.replace_of = old
+            new.replace_at = count + 1 + latency
+            new.replace_seen_filled = old.filled
+            self._orders[new.coid] = new
+            self._rest(new)
+            self._notify(new)
+        assert new.last is not None
+        return new.last
+
+    def snapshot(self) -> BrokerSnapshot:
+        """Orders (every one, oldest first), fills, positions and account, stamped by the clock."""
+        orders = tuple(o.last for o in self._orders.values() if o.last is not None)
+        positions = tuple(
+            Position(symbol=symbol, quantity=qty, average_price=avg)
+            for symbol, (qty, avg) in sorted(self._positions.items())
+        )
+        equity = self._cash
+        for symbol, (qty, avg) in self._positions.items():
+            bar = self._last_bar.get(symbol)
+            equity += qty * (bar.close if bar is not None else avg)
+        account = Account(
+            account_id=self._account_id,
+            currency=self._currency,
+            cash=self._cash,
+            equity=equity,
+            buying_power=max(self._cash, _ZERO),
+        )
+        return BrokerSnapshot(
+            captured_at=self._clock(),
+            account=account,
+            orders=orders,
+            fills=tuple(self._fills),
+            positions=positions,
+        )
+
+    # -- market data ------------------------------------------------------------------------
+
+    def on_bar(self, bar: BarLike) -> tuple[Fill, ...]:
+        """Process the resting orders of ``bar.symbol`` against ``bar``; returns its fills."""
+        symbol = bar.symbol
+        self._last_bar[symbol] = bar
+        book = self._books.get(symbol)
+        if book is None:
+            return _NO_FILLS
+        self._bar_ts = bar.ts_close_utc
+        try:
+            return self._process(symbol, book, bar)
+        finally:
+            self._bar_ts = None
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _process(self, symbol: str, book: list[SimOrder], bar: BarLike) -> tuple[Fill, ...]:
+        count = self._counts.get(symbol, 0) + 1
+        self._counts[symbol] = count
+        fills: list[Fill] = []
+        for order in list(book):
+            if order.status.is_terminal:
+                continue
+            if order.cancel_at is not None and count >= order.cancel_at:
+                self._close(order, OrderStatus.CANCELED, "CANCELED")
+            elif order.replace_of is not None and count >= order.replace_at:
+                old = order.replace_of
+                if old.status.is_terminal or old.filled != order.replace_seen_filled:
+                    order.replace_of = None
+                    self._close(order, OrderStatus.REJECTED, "REPLACE_TARGET_CHANGED")
+                else:
+                    self._swap(old, order)
+        today = bar.ts_close_utc.date()
+        done_groups: set[int] = set()
+        for order in sorted(book, key=_exits_first):
+            if (
+                order.status.is_terminal
+                or order.replace_of is not None
+                or count < order.eligible_from
+            ):
+                continue
+            if order.tif is TimeInForce.DAY:
+                if order.day_date is None:
+                    order.day_date = today
+                elif order.day_date != today:
+                    self._close(order, OrderStatus.CANCELED, "DAY_EXPIRED")
+                    continue
+            group = order.group
+            if order.is_exit_leg and group is not None:
+                if id(group) not in done_groups:
+                    done_groups.add(id(group))
+                    self._evaluate_exits(group, bar, count, fills)
+                continue
+            self._evaluate(order, bar.open, bar.high, bar.low, bar, count, fills)
+            if order.tif is TimeInForce.IOC and not order.status.is_terminal:
+                self._close(order, OrderStatus.CANCELED, "IOC_EXPIRED")
+        for order in list(self._books.get(symbol, ())):
+            group = order.group
+            if order.leg is Leg.STOP and group is not None and group.trail_amount is not None:
+                self._trail(group, order, bar, count)
+        return tuple(fills) if fills else _NO_FILLS
+
+    def _same_bar(self, order: SimOrder, bar: BarLike, count: int) -> None:
+        close = bar.close
+        if order.tif is TimeInForce.DAY:
+            order.day_date = bar.ts_close_utc.date()
+        self._evaluate(order, close, close, close, bar, count, [])
+        if order.tif is TimeInForce.IOC and not order.status.is_terminal:
+            self._close(order, OrderStatus.CANCELED, "IOC_EXPIRED")
+
+    def _evaluate_exits(self, group: SimGroup, bar: BarLike, count: int, fills: list[Fill]) -> None:
+        legs = [
+            leg
+            for leg in (group.stop, group.target)
+            if leg is not None
+            and not leg.status.is_terminal
+            and leg.replace_of is None
+            and count >= leg.eligible_from
+        ]
+        if len(legs) == 2:
+            stop, target = legs
+            hit_stop = self._base(stop, bar.open, bar.high, bar.low)
+            hit_target = self._base(target, bar.open, bar.high, bar.low)
+            if hit_stop is not None and hit_target is not None:
+                legs = [self._resolve_ambiguity(stop, target, bar)]
+        for leg in legs:
+            if not leg.status.is_terminal:
+                self._evaluate(leg, bar.open, bar.high, bar.low, bar, count, fills)
+
+    def _resolve_ambiguity(self, stop: SimOrder, target: SimOrder, bar: BarLike) -> SimOrder:
+        assert stop.stop_price is not None
+        assert target.limit_price is not None
+        opened = bar.open
+        if (opened - stop.stop_price) * stop.side.sign >= 0:
+            return stop  # the open already reached the stop: it came first
+        if (target.limit_price - opened) * target.side.sign >= 0:
+            return target  # the open already reached the target: it came first
+        self._ambiguous_bars += 1
+        policy = self._settings.ambiguity_policy
+        if policy is AmbiguityPolicy.OPTIMISTIC:
+            return target
+        if policy is AmbiguityPolicy.OPEN_PROXIMITY:
+            to_target = abs(target.limit_price - opened)
+            return target if to_target < abs(opened - stop.stop_price) else stop
+        return stop
+
+    def _base(self, order: SimOrder, open_: Decimal, high: Decimal, low: Decimal) -> Decimal | None:
+        return base_price(
+            order.side, order.order_type, order.limit_price, order.stop_price, open_, high, low
+        )
+
+    def _evaluate(
+        self,
+        order: SimOrder,
+        open_: Decimal,
+        high: Decimal,
+        low: Decimal,
+        bar: BarLike,
+        count: int,
+        fills: list[Fill],
+    ) -> None:
+        base = self._base(order, open_, high, low)
+        if base is None:
+            return
+        quantity = order.remaining
+        capped = False
+        if order.reduce_only:
+            closable = self._closable(order.symbol, order.side)
+            if closable == 0:
+                self._close(order, OrderStatus.CANCELED, "REDUCE_ONLY_NOTHING_TO_CLOSE")
+                return
+            if closable < quantity:
+                quantity, capped = closable, True
+        if not order.is_exit_leg:
+            quantity = self._partial(quantity)
+        limit = order.limit_price if order.order_type is OrderType.LIMIT else None
+        price = self._costs.fill_price(
+            base, order.side, limit, self._tick(order.symbol), bar.open, bar.high, bar.low
+        )
+        self._fill(order, quantity, price, bar, count, fills)
+        if capped and not order.status.is_terminal:
+            self._close(order, OrderStatus.CANCELED, "REDUCE_ONLY_CAPPED")
+
+    def _partial(self, remaining: Decimal) -> Decimal:
+        partial = self._settings.partial_fills
+        if not partial.enabled or partial.probability == 0:
+            return remaining
+        draw = Decimal(self._rng.randrange(_DRAW_SCALE)) / _DRAW_SCALE
+        if draw >= partial.probability:
+            return remaining
+        u = Decimal(self._rng.randrange(_DRAW_SCALE)) / _DRAW_SCALE
+        fraction = partial.fill_fraction_min + (_ONE - partial.fill_fraction_min) * u
+        step = _quantity_step(remaining)
+        quantity = (remaining * fraction / step).to_integral_value(rounding=ROUND_DOWN) * step
+        return quantity if _ZERO < quantity < remaining else remaining
+
+    def _fill(
+        self,
+        order: SimOrder,
+        quantity: Decimal,
+        price: Decimal,
+        bar: BarLike,
+        count: int,
+        fills: list[Fill],
+    ) -> None:
+        ts = bar.ts_close_utc
+        order.fill_count += 1
+        order.filled += quantity
+        order.notional += quantity * price
+        order.raw_commission += self._costs.raw_commission(quantity, price)
+        fee_total = self._costs.order_fee_total(order.raw_commission)
+        fee = fee_total - order.fee_charged
+        order.fee_charged = fee_total
+        order.status = (
+            OrderStatus.FILLED if order.filled == order.quantity else OrderStatus.PARTIALLY_FILLED
+        )
+        order.updated_at = ts
+        fill = Fill(
+            broker_fill_id=f"{order.coid}-F{order.fill_count}",
+            client_order_id=order.coid,
+            engine_id=order.engine_id,
+            symbol=order.symbol,
+            side=order.side,
+            quantity=quantity,
+            price=price,
+            fee=fee,
+            ts_utc=ts,
+        )
+        self._fills.append(fill)
+        fills.append(fill)
+        self._book_position(order.symbol, quantity * order.side.sign, price, fee)
+        if order.status.is_terminal:
+            self._unrest(order)
+        self._notify(order, fill=fill)
+        group = order.group
+        if group is None or group.closed:
+            return
+        if order.leg is Leg.ENTRY:
+            self._size_legs(group, bar, count)
+        else:
+            group.closed = True
+            for other in (group.stop, group.target, group.entry):
+                if other is not None and other is not order and not other.status.is_terminal:
+                    reason = "BRACKET_EXITED" if other.leg is Leg.ENTRY else "OCO"
+                    self._close(other, OrderStatus.CANCELED, reason)
+
+    def _size_legs(self, group: SimGroup, bar: BarLike, count: int) -> None:
+        quantity = group.entry.filled
+        ts = bar.ts_close_utc
+        if group.stop is None:
+            group.stop = self._new_leg(group, Leg.STOP, quantity, group.stop_price, count + 1, ts)
+            if group.target_price is not None:
+                group.target = self._new_leg(
+                    group, Leg.TARGET, quantity, group.target_price, count + 1, ts
+                )
+            return
+        for leg in (group.stop, group.target):
+            if leg is not None and not leg.status.is_terminal:
+                price = leg.stop_price if leg.leg is Leg.STOP else leg.limit_price
+                assert price is not None
+                assert leg.leg is not None
+                new = self._new_leg(group, leg.leg, quantity, price, leg.eligible_from, ts, leg)
+                self._swap(leg, new)
+
+    def _trail(self, group: SimGroup, stop: SimOrder, bar: BarLike, count: int) -> None:
+        trail, current = group.trail_amount, stop.stop_price
+        if group.closed or stop.status.is_terminal or trail is None or current is None:
+            return
+        tick = self._tick(stop.symbol)
+        if stop.side is Side.SELL:
+            candidate = round_to_tick(bar.close - trail, tick, Side.SELL)
+            tighter = candidate > current
+        else:
+            candidate = round_to_tick(bar.close + trail, tick, Side.BUY)
+            tighter = candidate < current
+        if tighter:
+            eligible = max(stop.eligible_from, count + 1)
+            new = self._new_leg(
+                group, Leg.STOP, stop.remaining, candidate, eligible, bar.ts_close_utc, stop
+            )
+            self._swap(stop, new)
+
+    def _new_leg(
+        self,
+        group: SimGroup,
+        leg: Leg,
+        quantity: Decimal,
+        price: Decimal,
+        eligible_from: int,
+        ts: datetime,
+        replaces: SimOrder | None = None,
+    ) -> SimOrder:
+        entry = group.entry
+        if leg is Leg.STOP:
+            suffix = f"S{group.stop_generation}"
+            group.stop_generation += 1
+        else:
+            suffix = f"T{group.target_generation}"
+            group.target_generation += 1
+        self._seq += 1
+        order = SimOrder(
+            seq=self._seq,
+            coid=f"{entry.coid}-{suffix}",
+            engine_id=entry.engine_id,
+            symbol=entry.symbol,
+            side=Side.SELL if entry.side is Side.BUY else Side.BUY,
+            quantity=quantity,
+            order_type=OrderType.STOP if leg is Leg.STOP else OrderType.LIMIT,
+            limit_price=price if leg is Leg.TARGET else None,
+            stop_price=price if leg is Leg.STOP else None,
+            tif=TimeInForce.GTC,
+            reduce_only=True,
+            broker_order_id=f"SIM-{self._seq:08d}",
+            replaces=replaces.coid if replaces is not None else None,
+            created_at=ts,
+            updated_at=ts,
+            eligible_from=eligible_from,
+            group=group,
+            leg=leg,
+        )
+        if replaces is None:
+            self._orders[order.coid] = order
+            self._rest(order)
+            self._notify(order)
+        return order
+
+    def _swap(self, old: SimOrder, new: SimOrder) -> None:
+        """Cancel ``old`` as REPLACED and make ``new`` the live order in its place."""
+        new.replace_of = None
+        self._close(old, OrderStatus.CANCELED, "REPLACED")
+        group = new.group
+        if group is not None:
+            if new.leg is Leg.STOP:
+                group.stop = new
+            elif new.leg is Leg.TARGET:
+                group.target = new
+            elif new.leg is Leg.ENTRY:
+                group.entry = new
+        if new.coid not in self._orders:
+            self._orders[new.coid] = new
+            self._rest(new)
+        self._notify(new)
+
+    def _new_order(self, intent: OrderIntent, *, replaces: str | None) -> SimOrder:
+        self._seq += 1
+        now = self._clock()
+        return SimOrder(
+            seq=self._seq,
+            coid=intent.client_order_id,
+            engine_id=intent.engine_id,
+            symbol=intent.symbol,
+            side=intent.side,
+            quantity=intent.quantity,
+            order_type=intent.order_type,
+            limit_price=intent.limit_price,
+            stop_price=intent.stop_price,
+            tif=intent.time_in_force,
+            reduce_only=intent.reduce_only,
+            broker_order_id=f"SIM-{self._seq:08d}",
+            replaces=replaces,
+            created_at=now,
+            updated_at=now,
+        )
+
+    def _reject(self, order: SimOrder, reason: str) -> Order:
+        order.status = OrderStatus.REJECTED
+        self._orders[order.coid] = order
+        self._notify(order, reason=reason)
+        assert order.last is not None
+        return order.last
+
+    def _close(self, order: SimOrder, status: OrderStatus, reason: str) -> None:
+        order.status = status
+        order.updated_at = self._bar_ts if self._bar_ts is not None else self._clock()
+        order.cancel_at = None
+        self._unrest(order)
+        self._notify(order, reason=reason)
+
+    def _rest(self, order: SimOrder) -> None:
+        self._orders[order.coid] = order
+        self._books.setdefault(order.symbol, []).append(order)
+
+    def _unrest(self, order: SimOrder) -> None:
+        book = self._books.get(order.symbol)
+        if book is not None and order in book:
+            book.remove(order)
+            if not book:
+                del self._books[order.symbol]
+
+    def _notify(
+        self, order: SimOrder, *, fill: Fill | None = None, reason: str | None = None
+    ) -> None:
+        order.last = order.to_order()
+        if self._listener is not None:
+            self._listener(
+                BrokerUpdate(
+                    order=order.last, fill=fill, reason=reason, protective=order.is_exit_leg
+                )
+            )
+
+    def _book_position(self, symbol: str, signed: Decimal, price: Decimal, fee: Decimal) -> None:
+        self._cash -= signed * price + fee
+        quantity, average = self._positions.get(symbol, (_ZERO, _ZERO))
+        new_quantity = quantity + signed
+        if new_quantity == 0:
+            self._positions.pop(symbol, None)
+            return
+        if quantity == 0 or (quantity > 0) == (signed > 0):
+            average = (abs(quantity) * average + abs(signed) * price) / abs(new_quantity)
+        elif (quantity > 0) != (new_quantity > 0):
+            average = price
+        self._positions[symbol] = (new_quantity, average)
+
+    def _closable(self, symbol: str, side: Side) -> Decimal:
+        quantity = self._positions.get(symbol, (_ZERO, _ZERO))[0]
+        return max(quantity, _ZERO) if side is Side.SELL else max(-quantity, _ZERO)
+
+    def _tick(self, symbol: str) -> Decimal:
+        return self._ticks.get(symbol, self._default_tick)
+
+    def _authorize(self, capability: object) -> None:
+        if self._capability is None:
+            raise BrokerAccessError("this broker is not bound to a gateway; nothing may trade")
+        if capability is not self._capability:
+            raise BrokerAccessError(
+                "refused: only the execution gateway this broker is bound to may trade"
+            )
+
+    def _get(self, client_order_id: str) -> SimOrder:
+        order = self._orders.get(client_order_id)
+        if order is None:
+            raise UnknownOrderError(client_order_id)
+        return order
