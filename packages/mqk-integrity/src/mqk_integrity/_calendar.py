@@ -1,0 +1,207 @@
+"""Expected bar close times ("the session grid") of one timeframe on one exchange calendar.
+
+Daily bars close at each session's close (early closes included). Intraday bars of length
+``d`` close at ``open + d, open + 2d, ...`` inside each session (or each half of a session
+with a lunch break), the last one clipped to the session's (or half's) end. Nights, weekends
+and holidays hold no grid points, so they are never counted as gaps.
+
+The grid is computed with exchange_calendars in whole years of sessions, vectorised with
+numpy, and cached; locating a bar is a binary search. The same grid object serves the
+streaming gate (extended a year range at a time) and the vectorised frame scan, so both count
+gaps identically.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import exchange_calendars as xcals
+import numpy as np
+import numpy.typing as npt
+
+from mqk_integrity.errors import CalendarError, UnknownCalendarError
+from mqk_schemas import Timeframe
+
+__all__ = ["SessionGrid", "calendar_names", "ts_to_us", "us_to_ts"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US_PER_DAY = 86_400_000_000
+_MARGIN_YEARS = 1
+"""Sessions of neighbouring years are loaded too: a session's label year and the UTC year of
+its close can differ (a 24/7 session of 31 December closes on 1 January)."""
+
+_MIN_YEAR = 1800
+_MAX_YEAR = 2260
+"""exchange_calendars works in nanosecond pandas timestamps, which end in April 2262."""
+
+I64Array = npt.NDArray[np.int64]
+
+
+def calendar_names() -> tuple[str, ...]:
+    """Names accepted as ``data.calendar`` (exchange_calendars codes and aliases, ``24/7``)."""
+    return tuple(sorted(xcals.get_calendar_names(include_aliases=True)))
+
+
+def ts_to_us(value: datetime) -> int:
+    """Microseconds since the epoch of an aware datetime (exact)."""
+    delta = value - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def us_to_ts(value: int) -> datetime:
+    """The aware UTC datetime at ``value`` microseconds since the epoch."""
+    return _EPOCH + timedelta(microseconds=int(value))
+
+
+def _year_of(us: int) -> int:
+    return us_to_ts(us).year
+
+
+def _to_us(values: Any) -> I64Array:
+    """datetime64[ns] values (NaT allowed) -> int64 microseconds (NaT -> int64 min)."""
+    ns = np.asarray(values, dtype="datetime64[ns]").view(np.int64)
+    out: I64Array = np.where(ns == np.iinfo(np.int64).min, ns, ns // 1000)
+    return out
+
+
+class SessionGrid:
+    """Sorted close times of every expected bar of ``timeframe`` on ``calendar``.
+
+    Raises :class:`UnknownCalendarError` for a name exchange_calendars does not know.
+    """
+
+    def __init__(self, calendar: str, timeframe: Timeframe) -> None:
+        if calendar not in xcals.get_calendar_names(include_aliases=True):
+            raise UnknownCalendarError(
+                f"unknown exchange calendar {calendar!r}; use an exchange_calendars code such as"
+                " 'XNYS', or '24/7' for instruments that trade around the clock"
+            )
+        self.calendar = calendar
+        self.timeframe = timeframe
+        self._first_year: int | None = None
+        self._last_year: int | None = None
+        self._covered = (0, -1)
+        self._closes: I64Array = np.empty(0, dtype=np.int64)
+        self._labels: I64Array = np.empty(0, dtype=np.int64)
+
+    @property
+    def closes(self) -> I64Array:
+        """Grid close times loaded so far, microseconds since the epoch, strictly increasing."""
+        return self._closes
+
+    @property
+    def session_days(self) -> I64Array:
+        """Session label of each grid point (days since 1970-01-01), aligned with closes."""
+        return self._labels
+
+    def ensure(self, start_us: int, end_us: int) -> None:
+        """Load the grid so that it covers every instant in ``[start_us, end_us]``."""
+        lo, hi = self._covered
+        if lo <= start_us and end_us <= hi:
+            return
+        first = _year_of(start_us) - _MARGIN_YEARS
+        last = _year_of(end_us) + _MARGIN_YEARS
+        if self._first_year is not None and self._last_year is not None:
+            first = min(first, self._first_year)
+            last = max(last, self._last_year)
+        self._load(first, last)
+
+    def locate(self, ts_us: I64Array) -> tuple[I64Array, npt.NDArray[np.bool_]]:
+        """Grid index of each time (insertion point) and whether it is exactly on the grid."""
+        if ts_us.size:
+            self.ensure(int(ts_us.min()), int(ts_us.max()))
+        pos: I64Array = np.searchsorted(self._closes, ts_us, side="left").astype(np.int64)
+        clipped = np.minimum(pos, self._closes.size - 1)
+        on_grid = (pos < self._closes.size) & (self._closes[clipped] == ts_us)
+        return pos, on_grid
+
+    def locate_one(self, ts_us: int) -> tuple[int, bool]:
+        """Grid index of one time and whether it is on the grid (see :meth:`locate`)."""
+        self.ensure(ts_us, ts_us)
+        pos = int(np.searchsorted(self._closes, ts_us, side="left"))
+        return pos, pos < self._closes.size and int(self._closes[pos]) == ts_us
+
+    def close_at(self, index: int) -> datetime:
+        """Close time of grid point ``index`` (after :meth:`ensure`)."""
+        return us_to_ts(int(self._closes[index]))
+
+    def session_at(self, index: int) -> date:
+        """Session label of grid point ``index``."""
+        return date(1970, 1, 1) + timedelta(days=int(self._labels[index]))
+
+    def first_closes(self, start_us: int, count: int) -> I64Array:
+        """The first ``count`` grid close times at or after ``start_us``."""
+        span = 366 * _US_PER_DAY
+        while True:
+            self.ensure(start_us, start_us + span)
+            first = int(np.searchsorted(self._closes, start_us, side="left"))
+            # only points before the covered end are final: later years are not loaded yet
+            limit = int(np.searchsorted(self._closes, self._covered[1], side="right"))
+            if limit - first >= count:
+                return self._closes[first : first + count].copy()
+            if span > 1_000 * 366 * _US_PER_DAY:
+                raise CalendarError(
+                    f"calendar {self.calendar!r} has fewer than {count} {self.timeframe} bars"
+                    " in 1000 years"
+                )
+            span *= 2
+
+    def _load(self, first_year: int, last_year: int) -> None:
+        if first_year < _MIN_YEAR or last_year > _MAX_YEAR:
+            raise CalendarError(
+                f"calendar {self.calendar!r}: bars must close between {_MIN_YEAR + 1} and"
+                f" {_MAX_YEAR - 1} (asked for sessions of {first_year}-{last_year})"
+            )
+        try:
+            cal = xcals.get_calendar(
+                self.calendar, start=f"{first_year}-01-01", end=f"{last_year}-12-31"
+            )
+            sessions = _to_us(cal.sessions.values) // _US_PER_DAY
+            opens = _to_us(cal.opens.values)
+            closes = _to_us(cal.closes.values)
+            break_starts = _to_us(cal.break_starts.values)
+            break_ends = _to_us(cal.break_ends.values)
+        except (ValueError, KeyError, xcals.errors.CalendarError) as exc:
+            raise CalendarError(
+                f"calendar {self.calendar!r} cannot give sessions for {first_year}-{last_year}:"
+                f" {exc}"
+            ) from exc
+        if self.timeframe.is_intraday:
+            step = self.timeframe.duration // timedelta(microseconds=1)
+            grid, labels = _intraday_grid(sessions, opens, closes, break_starts, break_ends, step)
+        else:
+            grid, labels = closes, sessions
+        self._closes = grid
+        self._labels = labels
+        self._first_year, self._last_year = first_year, last_year
+        # instants inside the margin years are only partially served; keep them outside
+        lo = ts_to_us(datetime(first_year + _MARGIN_YEARS, 1, 1, tzinfo=UTC))
+        hi = ts_to_us(datetime(last_year - _MARGIN_YEARS + 1, 1, 1, tzinfo=UTC)) - 1
+        self._covered = (lo, hi)
+
+
+def _intraday_grid(
+    sessions: I64Array,
+    opens: I64Array,
+    closes: I64Array,
+    break_starts: I64Array,
+    break_ends: I64Array,
+    step: int,
+) -> tuple[I64Array, I64Array]:
+    """Bar close times inside each trading segment (a session, or each half around a break)."""
+    nat = np.iinfo(np.int64).min
+    has_break = break_starts != nat
+    seg_start = np.concatenate([opens, break_ends[has_break]])
+    seg_end = np.concatenate([np.where(has_break, break_starts, closes), closes[has_break]])
+    seg_label = np.concatenate([sessions, sessions[has_break]])
+    order = np.argsort(seg_start, kind="stable")
+    seg_start, seg_end, seg_label = seg_start[order], seg_end[order], seg_label[order]
+    counts = -((seg_start - seg_end) // step)  # ceil((end - start) / step)
+    counts = np.maximum(counts, 0)
+    total = int(counts.sum())
+    seg_of = np.repeat(np.arange(seg_start.size), counts)
+    offsets = np.cumsum(counts) - counts
+    k = np.arange(total, dtype=np.int64) - np.repeat(offsets, counts) + 1
+    points = np.minimum(seg_start[seg_of] + k * step, seg_end[seg_of])
+    return points.astype(np.int64), seg_label[seg_of].astype(np.int64)

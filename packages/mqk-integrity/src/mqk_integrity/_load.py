@@ -1,0 +1,333 @@
+"""Load a bar file into a :class:`~mqk_schemas.BarFrame`, validated vectorised and refused whole.
+
+Rules (each a problem with file, row, column and rule code; up to 20 are listed):
+
+- numbers: plain decimal notation (``101.5``, ``-3``, ``+7.25``; surrounding spaces ignored),
+  at most 8 significant decimals, below 1e18. Empty cells (``EMPTY_CELL``), NaN/inf
+  (``NON_FINITE``), more decimals (``TOO_MANY_DECIMALS``), larger values (``TOO_LARGE``) and
+  anything else (``NOT_A_NUMBER``, exponents included) are refused. Prices are converted from
+  their text exactly, never through a binary float.
+- prices > 0 (``NON_POSITIVE_PRICE``), volume >= 0 (``NEGATIVE_VOLUME``), and
+  low <= min(open, close) <= max(open, close) <= high (``OHLC_STRUCTURE``).
+- close times: ISO-8601 with an explicit offset, ``2022-01-03T21:00:00Z`` or ``...+00:00``
+  (any offset is converted to UTC; a space may replace the ``T``; at most microseconds).
+  A time WITHOUT an offset is refused (``NAIVE_TIMESTAMP``): the system is UTC-only and will
+  not guess a zone. Anything else is ``BAD_TIMESTAMP``.
+- per symbol, close times strictly increase in file order: an equal time is
+  ``DUPLICATE_TIMESTAMP``, an earlier one ``NOT_INCREASING``.
+- symbols (column, argument or the upper-cased file name stem) must be valid symbols
+  (``BAD_SYMBOL``); a symbol argument that contradicts the column is ``SYMBOL_MISMATCH``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from mqk_integrity._problem import MAX_PROBLEMS, Problem
+from mqk_integrity._read import NUMERIC_COLUMNS, read_raw
+from mqk_integrity._rules import MAX_PRICE
+from mqk_integrity.errors import BarFileError
+from mqk_schemas import BAR_FRAME_SCHEMA, BarFrame, Timeframe
+
+__all__ = ["load_bars"]
+
+_SYMBOL_RE = r"^[A-Z0-9][A-Z0-9._/\-]{0,23}$"
+_NUMBER_OK = r"^[+-]?0*[0-9]{1,18}(\.[0-9]{0,8}0*)?$"
+_NUMBER_PLAIN = r"^[+-]?[0-9]+(\.[0-9]*)?$"
+_NON_FINITE = r"^[+-]?(nan|inf|infinity)$"
+_TOO_LARGE = r"^[+-]?0*[0-9]{19}"
+_TOO_PRECISE = r"\.[0-9]{8}0*[1-9]"
+_TS_OK = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6}0{0,3})?"
+    r"(Z|[+-][0-9]{2}:?[0-9]{2})$"
+)
+_TS_NAIVE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?$"
+_DEC = BAR_FRAME_SCHEMA["open"]
+_TS = BAR_FRAME_SCHEMA["ts_close_utc"]
+_MAX_PRICE_TEXT = str(MAX_PRICE)
+
+
+@dataclass(frozen=True, slots=True)
+class _Check:
+    """One row rule: a boolean column of offending rows and how to describe one of them."""
+
+    column: str | None
+    rule: str
+    mask: pl.Series
+    describe: Callable[[int], str]
+
+
+def load_bars(
+    path: str | Path,
+    timeframe: Timeframe,
+    *,
+    symbol: str | None = None,
+    fmt: str | None = None,
+) -> BarFrame:
+    """Read, validate and convert a CSV or Parquet bar file; refuse it whole on any problem.
+
+    ``symbol`` names the instrument of a file without a ``symbol`` column (default: the file
+    name stem, upper-cased). Raises :class:`~mqk_integrity.BarFileError` listing up to 20
+    problems (file, 1-based data row, column, rule) and counting them all.
+    """
+    file = Path(path)
+    raw = read_raw(file, fmt)
+    n = raw.height
+    checks: list[_Check] = []
+    symbols = _symbols(file, raw, symbol, checks)
+    ts = _timestamps(raw, checks)
+    values = {name: _decimals(raw, name, checks) for name in NUMERIC_COLUMNS}
+    _value_rules(values, checks)
+    _order_rules(symbols, ts, checks)
+    _raise_problems(str(file), checks)
+    frame = pl.DataFrame(
+        {
+            "symbol": symbols,
+            "ts_close_utc": ts,
+            **values,
+            "is_complete": pl.repeat(True, n, dtype=pl.Boolean, eager=True),
+        }
+    ).sort(["symbol", "ts_close_utc"], maintain_order=True)
+    return BarFrame(
+        timeframe, frame.select(BAR_FRAME_SCHEMA.keys()).cast(pl.Schema(BAR_FRAME_SCHEMA))
+    )
+
+
+def _quote(value: str | None) -> str:
+    if value is None:
+        return "an empty cell"
+    text = value if len(value) <= 40 else value[:37] + "..."
+    return repr(text)
+
+
+def _symbols(file: Path, raw: pl.DataFrame, symbol: str | None, checks: list[_Check]) -> pl.Series:
+    n = raw.height
+    if "symbol" not in raw.columns:
+        name = symbol if symbol is not None else file.stem.upper()
+        if re.match(_SYMBOL_RE, name) is None:
+            raise BarFileError(
+                str(file),
+                [
+                    Problem(
+                        str(file),
+                        None,
+                        "symbol",
+                        "BAD_SYMBOL",
+                        f"{name!r} is not a symbol (upper-case letters, digits, . _ / -);"
+                        " pass one explicitly or add a symbol column",
+                    )
+                ],
+            )
+        return pl.repeat(name, n, dtype=pl.String, eager=True).alias("symbol")
+    text = raw.get_column("symbol")
+    stripped = text.str.strip_chars()
+    bad = ~stripped.str.contains(_SYMBOL_RE).fill_null(False)
+    checks.append(
+        _Check(
+            "symbol",
+            "BAD_SYMBOL",
+            bad,
+            lambda i: f"{_quote(text[i])} is not a symbol (upper-case letters, digits, . _ / -)",
+        )
+    )
+    if symbol is not None:
+        mismatch = ~bad & (stripped != symbol)
+        checks.append(
+            _Check(
+                "symbol",
+                "SYMBOL_MISMATCH",
+                mismatch,
+                lambda i: f"{_quote(text[i])} contradicts the requested symbol {symbol!r}",
+            )
+        )
+    return pl.Series("symbol", stripped).set(bad, None)
+
+
+def _timestamps(raw: pl.DataFrame, checks: list[_Check]) -> pl.Series:
+    text = raw.get_column("ts_close_utc")
+    norm = text.str.strip_chars()
+    empty = norm.is_null() | (norm == "")
+    ok = norm.str.contains(_TS_OK).fill_null(False)
+    iso = norm.str.replace(r"Z$", "+00:00").str.replace(" ", "T", literal=True)
+    parsed = (
+        pl.Series(iso)
+        .set(~ok, None)
+        .str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%z", time_unit="us", time_zone="UTC", strict=False)
+    )
+    naive = ~ok & norm.str.contains(_TS_NAIVE).fill_null(False)
+    bad = ~empty & ~naive & parsed.is_null()
+    col = "ts_close_utc"
+    checks.append(_Check(col, "EMPTY_CELL", empty, lambda i: "the close time is empty"))
+    checks.append(
+        _Check(
+            col,
+            "NAIVE_TIMESTAMP",
+            naive,
+            lambda i: f"{_quote(text[i])} has no UTC offset; write e.g. 2022-01-03T21:00:00Z",
+        )
+    )
+    checks.append(
+        _Check(
+            col,
+            "BAD_TIMESTAMP",
+            bad,
+            lambda i: (
+                f"{_quote(text[i])} is not an ISO-8601 time with offset (at most"
+                " microseconds), e.g. 2022-01-03T21:00:00Z"
+            ),
+        )
+    )
+    return parsed.alias(col)
+
+
+def _decimals(raw: pl.DataFrame, name: str, checks: list[_Check]) -> pl.Series:
+    text = raw.get_column(name)
+    norm = text.str.strip_chars()
+    empty = norm.is_null() | (norm == "")
+    ok = norm.str.contains(_NUMBER_OK).fill_null(False)
+    non_finite = norm.str.to_lowercase().str.contains(_NON_FINITE).fill_null(False)
+    plain = ~ok & norm.str.contains(_NUMBER_PLAIN).fill_null(False)
+    too_large = plain & norm.str.contains(_TOO_LARGE).fill_null(False)
+    too_precise = plain & ~too_large & norm.str.contains(_TOO_PRECISE).fill_null(False)
+    other = ~ok & ~empty & ~non_finite & ~too_large & ~too_precise
+    checks.extend(
+        [
+            _Check(name, "EMPTY_CELL", empty, lambda i: f"{name} is empty"),
+            _Check(name, "NON_FINITE", non_finite, lambda i: f"{_quote(text[i])} is not finite"),
+            _Check(
+                name,
+                "TOO_LARGE",
+                too_large,
+                lambda i: f"{_quote(text[i])} is not below {_MAX_PRICE_TEXT}",
+            ),
+            _Check(
+                name,
+                "TOO_MANY_DECIMALS",
+                too_precise,
+                lambda i: f"{_quote(text[i])} has more than 8 decimals",
+            ),
+            _Check(
+                name,
+                "NOT_A_NUMBER",
+                other,
+                lambda i: f"{_quote(text[i])} is not a plain decimal number",
+            ),
+        ]
+    )
+    return pl.Series(name, norm).set(~ok, None).cast(_DEC, strict=False)
+
+
+def _show(series: pl.Series, i: int) -> str:
+    value = series[i]
+    return "?" if value is None else format(value.normalize(), "f")
+
+
+def _describe_non_positive(name: str, series: pl.Series) -> Callable[[int], str]:
+    return lambda i: f"{name} {_show(series, i)} must be > 0"
+
+
+def _value_rules(values: dict[str, pl.Series], checks: list[_Check]) -> None:
+    zero = pl.Series([0]).cast(_DEC)[0]
+    for name in ("open", "high", "low", "close"):
+        series = values[name]
+        checks.append(
+            _Check(
+                name,
+                "NON_POSITIVE_PRICE",
+                (series <= zero).fill_null(False),
+                _describe_non_positive(name, series),
+            )
+        )
+    volume = values["volume"]
+    checks.append(
+        _Check(
+            "volume",
+            "NEGATIVE_VOLUME",
+            (volume < zero).fill_null(False),
+            lambda i: f"volume {_show(volume, i)} must be >= 0",
+        )
+    )
+    o, h, lo, c = values["open"], values["high"], values["low"], values["close"]
+    frame = pl.DataFrame({"o": o, "h": h, "l": lo, "c": c})
+    parsed = pl.all_horizontal(pl.all().is_not_null())
+    body = frame.select(
+        low_bad=parsed & (pl.col("l") > pl.min_horizontal("o", "c")),
+        high_bad=parsed & (pl.max_horizontal("o", "c") > pl.col("h")),
+    )
+
+    def ohlc(i: int) -> str:
+        return f"open {_show(o, i)} high {_show(h, i)} low {_show(lo, i)} close {_show(c, i)}"
+
+    checks.append(
+        _Check(
+            "low",
+            "OHLC_STRUCTURE",
+            body.get_column("low_bad"),
+            lambda i: f"low > min(open, close): {ohlc(i)}",
+        )
+    )
+    checks.append(
+        _Check(
+            "high",
+            "OHLC_STRUCTURE",
+            body.get_column("high_bad"),
+            lambda i: f"max(open, close) > high: {ohlc(i)}",
+        )
+    )
+
+
+def _order_rules(symbols: pl.Series, ts: pl.Series, checks: list[_Check]) -> None:
+    frame = pl.DataFrame({"s": symbols, "t": ts}).with_row_index("i")
+    prev = frame.select(
+        pt=pl.col("t").shift(1).over("s"),
+        pi=pl.col("i").shift(1).over("s"),
+    )
+    previous, prev_row = prev.get_column("pt"), prev.get_column("pi")
+    same = (ts == previous).fill_null(False) & symbols.is_not_null()
+    earlier = (ts < previous).fill_null(False) & symbols.is_not_null()
+
+    def where(i: int) -> str:
+        return f"row {int(prev_row[i]) + 1} ({symbols[i]})"
+
+    checks.append(
+        _Check(
+            "ts_close_utc",
+            "DUPLICATE_TIMESTAMP",
+            same,
+            lambda i: f"{ts[i]:%Y-%m-%dT%H:%M:%S}Z repeats the close time of {where(i)}",
+        )
+    )
+    checks.append(
+        _Check(
+            "ts_close_utc",
+            "NOT_INCREASING",
+            earlier,
+            lambda i: (
+                f"{ts[i]:%Y-%m-%dT%H:%M:%S}Z is before the close time of {where(i)};"
+                " times must strictly increase per symbol"
+            ),
+        )
+    )
+
+
+def _raise_problems(file: str, checks: list[_Check]) -> None:
+    counts = pl.DataFrame([c.mask.alias(str(k)) for k, c in enumerate(checks)]).sum().row(0)
+    total = int(sum(counts))
+    if not total:
+        return
+    candidates: list[tuple[int, int, _Check]] = []
+    for k, (check, count) in enumerate(zip(checks, counts, strict=True)):
+        if count:
+            rows = check.mask.arg_true().head(MAX_PROBLEMS).to_list()
+            candidates.extend((int(r), k, check) for r in rows)
+    candidates.sort(key=lambda item: (item[0], item[1]))
+    problems = [
+        Problem(file, row + 1, check.column, check.rule, check.describe(row))
+        for row, _, check in candidates[:MAX_PROBLEMS]
+    ]
+    raise BarFileError(file, problems, total)

@@ -1,0 +1,334 @@
+"""Vectorised precheck of a whole bar frame: the streaming gate's per-bar decisions at once.
+
+For the rules that depend only on the data (completeness, structure, order and duplicates,
+calendar grid, gaps in session bars, outliers) :func:`scan_frame` computes, for every row,
+exactly the decision :meth:`IntegrityGate.on_bar` returns when the rows are fed to a fresh
+gate in frame order with a clock at or after each close. A backtester uses it to skip per-bar
+gate calls over stretches proven clean (see :meth:`FrameScan.next_issue`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from mqk_integrity import _rules as rules
+from mqk_integrity._calendar import I64Array, SessionGrid, us_to_ts
+from mqk_integrity._settings import IntegritySettings, OutlierPolicy
+from mqk_integrity.errors import GateUsageError
+from mqk_schemas import PRICE_SCALE, Action, BarFrame, Decision
+
+__all__ = ["FrameScan", "SessionGap", "scan_frame"]
+
+_VALID, _INCOMPLETE, _STRUCTURE, _DUPLICATE, _OUT_OF_ORDER, _OFF_CALENDAR = range(6)
+_ACTIONS = (Action.ALLOW, Action.REJECT, Action.HALT_NEW)
+_POLICY_CODE = {OutlierPolicy.FLAG: 0, OutlierPolicy.REJECT: 1, OutlierPolicy.HALT_NEW: 2}
+_NONE = -1
+_EPOCH_DAY = date(1970, 1, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionGap:
+    """Session bars of ``symbol`` missing in session ``session`` (gaps beyond the tolerance)."""
+
+    symbol: str
+    session: date
+    missing_bars: int
+
+
+@dataclass(frozen=True, slots=True)
+class FrameScan:
+    """Per-row integrity decisions of a bar frame, computed vectorised.
+
+    Row ``i`` is row ``i`` of ``frame.frame``. ``issue_rows`` are the rows whose decision is
+    not ALLOW, ``outlier_rows`` the rows whose close moved beyond the threshold (whatever the
+    policy), ``gap_rows`` the rows that follow a gap beyond the tolerance.
+    """
+
+    frame: BarFrame
+    settings: IntegritySettings
+    codes: npt.NDArray[np.int8]
+    actions: npt.NDArray[np.int8]
+    previous_row: I64Array
+    last_accepted_us: I64Array
+    grid_pos: I64Array
+    grid_closes: I64Array
+    gap_rows: I64Array
+    outlier_rows: I64Array
+    issue_rows: I64Array
+    missing_bars: I64Array
+    gaps_by_session: tuple[SessionGap, ...]
+
+    @property
+    def clean(self) -> bool:
+        """True when every row is ALLOWed (flagged outliers included)."""
+        return self.issue_rows.size == 0
+
+    @property
+    def first_issue(self) -> int | None:
+        """Index of the first row whose decision is not ALLOW, or None."""
+        return int(self.issue_rows[0]) if self.issue_rows.size else None
+
+    @property
+    def first_decision(self) -> Decision | None:
+        """The decision of :attr:`first_issue`, or None when the frame is clean."""
+        first = self.first_issue
+        return None if first is None else self.decision_at(first)
+
+    @property
+    def gap_count(self) -> int:
+        """Gaps beyond the tolerance (each a HALT_NEW in the gate)."""
+        return int(self.gap_rows.size)
+
+    @property
+    def missing_bar_count(self) -> int:
+        """Session bars missing in the gaps beyond the tolerance."""
+        return int(self.missing_bars[self.gap_rows].sum()) if self.gap_rows.size else 0
+
+    @property
+    def outlier_count(self) -> int:
+        """Rows whose close-to-close move exceeds ``outlier_move_fraction``."""
+        return int(self.outlier_rows.size)
+
+    @property
+    def rejected_count(self) -> int:
+        """Rows the gate REJECTs (they would never reach a strategy)."""
+        return int(np.count_nonzero(self.actions == 1))
+
+    def next_issue(self, start: int) -> int | None:
+        """First row at or after ``start`` whose decision is not ALLOW (rows before are clean)."""
+        k = int(np.searchsorted(self.issue_rows, start, side="left"))
+        return int(self.issue_rows[k]) if k < self.issue_rows.size else None
+
+    def action_at(self, row: int) -> Action:
+        """The action of row ``row`` without building the full decision."""
+        return _ACTIONS[int(self.actions[row])]
+
+    def decision_at(self, row: int) -> Decision:
+        """The decision the streaming gate returns for row ``row``."""
+        values = self.frame.frame.row(row, named=True)
+        symbol: str = values["symbol"]
+        ts: datetime = values["ts_close_utc"]
+        code = int(self.codes[row])
+        if code == _INCOMPLETE:
+            return rules.incomplete(symbol, ts)
+        if code == _STRUCTURE:
+            ohlcv = (
+                values["open"],
+                values["high"],
+                values["low"],
+                values["close"],
+                values["volume"],
+            )
+            violation = rules.structure_violation(*ohlcv) or "malformed"
+            return rules.structure(symbol, ts, ohlcv, violation)
+        if code == _DUPLICATE:
+            return rules.duplicate(symbol, ts)
+        if code == _OUT_OF_ORDER:
+            return rules.out_of_order(symbol, ts, us_to_ts(int(self.last_accepted_us[row])))
+        if code == _OFF_CALENDAR:
+            pos = int(self.grid_pos[row])
+            following = (
+                us_to_ts(int(self.grid_closes[pos])) if pos < self.grid_closes.size else None
+            )
+            return rules.off_calendar(
+                symbol, ts, self.settings.calendar, str(self.frame.timeframe), following
+            )
+        found: list[Decision] = []
+        prev = int(self.previous_row[row])
+        if prev != _NONE:
+            before = self.frame.frame.row(prev, named=True)
+            missing = int(self.missing_bars[row])
+            tolerance = self.settings.gap_tolerance_bars
+            if missing > tolerance:
+                pos = int(self.grid_pos[row])
+                found.append(
+                    rules.gap(
+                        symbol,
+                        before["ts_close_utc"],
+                        ts,
+                        missing,
+                        tolerance,
+                        us_to_ts(int(self.grid_closes[pos - missing])),
+                        us_to_ts(int(self.grid_closes[pos - 1])),
+                    )
+                )
+            fraction = self.settings.outlier_move_fraction
+            previous_close: Decimal = before["close"]
+            if rules.is_outlier(previous_close, values["close"], fraction):
+                found.append(
+                    rules.outlier(
+                        symbol,
+                        ts,
+                        previous_close,
+                        values["close"],
+                        fraction,
+                        self.settings.outlier_policy,
+                    )
+                )
+        return rules.combine(found) if found else Decision.allow()
+
+
+def _fraction_units(fraction: Decimal) -> tuple[int, int]:
+    """``fraction`` as an exact ratio ``numerator / 10**PRICE_SCALE``."""
+    scaled = fraction.scaleb(PRICE_SCALE)
+    if scaled != scaled.to_integral_value():
+        raise GateUsageError(f"outlier_move_fraction {fraction} has more than 8 decimals")
+    return int(scaled), 10**PRICE_SCALE
+
+
+def scan_frame(
+    frame: BarFrame, settings: IntegritySettings, *, grid: SessionGrid | None = None
+) -> FrameScan:
+    """Per-row decisions of ``frame`` (see :class:`FrameScan`), computed vectorised.
+
+    The session grid is computed once for the frame's whole time range. Raises
+    :class:`~mqk_integrity.UnknownCalendarError` for an unknown ``settings.calendar``.
+    """
+    if grid is None:
+        grid = SessionGrid(settings.calendar, frame.timeframe)
+    elif grid.calendar != settings.calendar or grid.timeframe is not frame.timeframe:
+        raise GateUsageError(
+            f"grid is {grid.calendar}/{grid.timeframe}, scan asks for"
+            f" {settings.calendar}/{frame.timeframe}"
+        )
+    df = frame.frame
+    ts = df.get_column("ts_close_utc").dt.epoch("us").to_numpy().astype(np.int64)
+    pos, on_grid = grid.locate(ts)
+    closes = grid.closes
+    numerator, denominator = _fraction_units(settings.outlier_move_fraction)
+    i128 = pl.Int128
+    zero, max_units = pl.lit(0, i128), pl.lit(int(rules.MAX_PRICE.scaleb(PRICE_SCALE)), i128)
+    o, h, lo, c, v = (pl.col(k).to_physical() for k in ("open", "high", "low", "close", "volume"))
+    prices = (o, h, lo, c)
+    structure_ok = (
+        pl.all_horizontal(*(p > zero for p in prices))
+        & pl.all_horizontal(*(p < max_units for p in prices))
+        & (v >= zero)
+        & (lo <= pl.min_horizontal(o, c))
+        & (pl.max_horizontal(o, c) <= h)
+    )
+    work = (
+        df.lazy()
+        .with_columns(
+            _ts=pl.Series(ts),
+            _pos=pl.Series(pos),
+            _on=pl.Series(on_grid),
+            _i=pl.int_range(pl.len(), dtype=pl.Int64),
+        )
+        .with_columns(_struct=structure_ok)
+        .with_columns(_v0=pl.col("is_complete") & pl.col("_struct") & pl.col("_on"))
+        .with_columns(
+            _max=pl.when("_v0").then("_ts").forward_fill().cum_max().shift(1).over("symbol")
+        )
+        .with_columns(_order=pl.col("_max").is_null() | (pl.col("_ts") > pl.col("_max")))
+        .with_columns(_valid=pl.col("_v0") & pl.col("_order"))
+        .with_columns(
+            _prev=pl.when("_valid").then("_i").forward_fill().shift(1).over("symbol"),
+            _ppos=pl.when("_valid").then("_pos").forward_fill().shift(1).over("symbol"),
+            _pc=pl.when("_valid").then(c).forward_fill().shift(1).over("symbol"),
+        )
+        .with_columns(_missing=pl.col("_pos") - pl.col("_ppos") - 1)
+        .select(
+            _code=pl.when(~pl.col("is_complete"))
+            .then(_INCOMPLETE)
+            .when(~pl.col("_struct"))
+            .then(_STRUCTURE)
+            .when(~pl.col("_order") & (pl.col("_ts") == pl.col("_max")))
+            .then(_DUPLICATE)
+            .when(~pl.col("_order"))
+            .then(_OUT_OF_ORDER)
+            .when(~pl.col("_on"))
+            .then(_OFF_CALENDAR)
+            .otherwise(_VALID)
+            .cast(pl.Int8),
+            _gap=(pl.col("_valid") & (pl.col("_missing") > settings.gap_tolerance_bars)).fill_null(
+                False
+            ),
+            _outlier=(
+                pl.col("_valid")
+                & (
+                    (c - pl.col("_pc")).abs() * pl.lit(denominator, i128)
+                    > pl.col("_pc") * pl.lit(numerator, i128)
+                )
+            ).fill_null(False),
+            _prev=pl.col("_prev").fill_null(_NONE),
+            _max=pl.col("_max").fill_null(_NONE),
+            _missing=pl.col("_missing").fill_null(0),
+            symbol=pl.col("symbol"),
+        )
+        .collect()
+    )
+    codes = work.get_column("_code").to_numpy()
+    gap = work.get_column("_gap").to_numpy()
+    outlier = work.get_column("_outlier").to_numpy()
+    missing = work.get_column("_missing").to_numpy().astype(np.int64)
+    outlier_action = _POLICY_CODE[settings.outlier_policy]
+    actions = np.where(
+        codes != _VALID,
+        np.int8(1),
+        np.maximum(np.where(gap, 2, 0), np.where(outlier, outlier_action, 0)),
+    ).astype(np.int8)
+    gap_rows = np.flatnonzero(gap).astype(np.int64)
+    return FrameScan(
+        frame=frame,
+        settings=settings,
+        codes=codes,
+        actions=actions,
+        previous_row=work.get_column("_prev").to_numpy().astype(np.int64),
+        last_accepted_us=work.get_column("_max").to_numpy().astype(np.int64),
+        grid_pos=pos,
+        grid_closes=closes,
+        gap_rows=gap_rows,
+        outlier_rows=np.flatnonzero(outlier).astype(np.int64),
+        issue_rows=np.flatnonzero(actions).astype(np.int64),
+        missing_bars=missing,
+        gaps_by_session=_gaps_by_session(
+            work.get_column("symbol"), gap_rows, pos, missing, grid.session_days
+        ),
+    )
+
+
+def _gaps_by_session(
+    symbols: pl.Series,
+    gap_rows: I64Array,
+    pos: I64Array,
+    missing: I64Array,
+    session_days: I64Array,
+) -> tuple[SessionGap, ...]:
+    """Missing grid points of each gap, attributed to the sessions they belong to."""
+    if gap_rows.size == 0:
+        return ()
+    first = pos[gap_rows] - missing[gap_rows]  # first missing grid index
+    last = pos[gap_rows] - 1
+    starts = np.flatnonzero(np.diff(session_days, prepend=session_days[0] - 1))
+    ends = np.append(starts[1:], session_days.size) - 1
+    s_first = np.searchsorted(starts, first, side="right") - 1
+    s_last = np.searchsorted(starts, last, side="right") - 1
+    spans = s_last - s_first + 1
+    event = np.repeat(np.arange(gap_rows.size), spans)
+    session = np.repeat(s_first, spans) + (
+        np.arange(spans.sum()) - np.repeat(np.cumsum(spans) - spans, spans)
+    )
+    count = np.minimum(last[event], ends[session]) - np.maximum(first[event], starts[session]) + 1
+    table = (
+        pl.DataFrame(
+            {
+                "symbol": symbols.gather(gap_rows[event]),
+                "day": session_days[starts[session]],
+                "missing": count,
+            }
+        )
+        .group_by("symbol", "day")
+        .agg(pl.col("missing").sum())
+        .sort("symbol", "day")
+    )
+    return tuple(
+        SessionGap(sym, _EPOCH_DAY + timedelta(days=int(day)), int(n))
+        for sym, day, n in table.iter_rows()
+    )
