@@ -61,7 +61,8 @@ def scenario_live_run_goes_created_armed_running_stopped_with_chained_audit(
     )
     assert (armed.status, armed.armed_at) == (RunStatus.ARMED, kit.T0 + timedelta(minutes=1))
     state = get_arm_state(db, "MAIN")
-    assert state is not None and (state.state, state.run_id) == ("ARMED", run.run_id)
+    assert state is not None
+    assert (state.state, state.run_id) == ("ARMED", run.run_id)
     running = begin_run(
         db, run.run_id, reconcile_freshness=kit.FRESHNESS, now=kit.T0 + timedelta(minutes=2)
     )
@@ -74,7 +75,8 @@ def scenario_live_run_goes_created_armed_running_stopped_with_chained_audit(
     assert stopped.stopped_at == kit.T0 + timedelta(minutes=4)
     assert get_run(db, run.run_id) == stopped
     disarmed = get_arm_state(db, "MAIN")
-    assert disarmed is not None and disarmed.state == "DISARMED"
+    assert disarmed is not None
+    assert disarmed.state == "DISARMED"
     events = audit_events(db, run.run_id)
     assert [e.event_type for e in events] == [
         "RUN_CREATED",

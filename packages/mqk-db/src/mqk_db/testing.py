@@ -14,12 +14,16 @@ Fixtures:
 - ``pg_url``: SQLAlchemy URL (``postgresql+psycopg://...``) of a fresh, empty database
 - ``sqlite_url``: SQLAlchemy URL of a fresh SQLite file in ``tmp_path``
 - ``db_url``: parametrised over both backends (test ids ``sqlite`` and ``postgresql``)
-- ``db_engine``: an engine on ``db_url`` already migrated to head (disposed afterwards)
+- ``migrated_db_url``: like ``db_url`` but already migrated to head; for speed the
+  migrations run once per session into a template (a PostgreSQL template database, a SQLite
+  file) that each test's fresh database is copied from
+- ``db_engine``: an engine on ``migrated_db_url`` (disposed afterwards)
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -38,7 +42,10 @@ __all__ = [
     "PgServer",
     "db_engine",
     "db_url",
+    "migrated_db_url",
     "mqk_pg_server",
+    "mqk_pg_template",
+    "mqk_sqlite_template",
     "pg_url",
     "sqlite_url",
 ]
@@ -101,15 +108,7 @@ def mqk_pg_server(request: pytest.FixtureRequest) -> PgServer:
 def pg_url(mqk_pg_server: PgServer) -> Iterator[str]:
     """URL of a fresh, empty PostgreSQL database, dropped after the test."""
     dbname = f"mqk_test_{uuid.uuid4().hex[:20]}"
-    janitor = DatabaseJanitor(
-        user=mqk_pg_server.user,
-        host=mqk_pg_server.host,
-        port=mqk_pg_server.port,
-        dbname=dbname,
-        password=mqk_pg_server.password,
-        maintenance_dbname=mqk_pg_server.maintenance_dbname,
-    )
-    with janitor:
+    with _janitor(mqk_pg_server, dbname):
         yield mqk_pg_server.url(dbname)
 
 
@@ -127,11 +126,55 @@ def db_url(request: pytest.FixtureRequest) -> str:
     return url
 
 
+def _janitor(server: PgServer, dbname: str, template: str | None = None) -> DatabaseJanitor:
+    return DatabaseJanitor(
+        user=server.user,
+        host=server.host,
+        port=server.port,
+        dbname=dbname,
+        template_dbname=template,
+        password=server.password,
+        maintenance_dbname=server.maintenance_dbname,
+    )
+
+
+@pytest.fixture(scope="session")
+def mqk_pg_template(mqk_pg_server: PgServer) -> Iterator[str]:
+    """Name of a PostgreSQL database migrated to head once per session (a template)."""
+    dbname = f"mqk_tmpl_{uuid.uuid4().hex[:20]}"
+    with _janitor(mqk_pg_server, dbname):
+        migrate(mqk_pg_server.url(dbname))
+        yield dbname
+
+
+@pytest.fixture(scope="session")
+def mqk_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to head once per session."""
+    path = tmp_path_factory.mktemp("mqk-template") / "template.db"
+    migrate(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def migrated_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database migrated to head, on each backend in turn."""
+    if request.param == "sqlite":
+        template: Path = request.getfixturevalue("mqk_sqlite_template")
+        target = tmp_path / "mqk-test.db"
+        shutil.copyfile(template, target)
+        yield f"sqlite:///{target}"
+        return
+    server: PgServer = request.getfixturevalue("mqk_pg_server")
+    template_name: str = request.getfixturevalue("mqk_pg_template")
+    dbname = f"mqk_test_{uuid.uuid4().hex[:20]}"
+    with _janitor(server, dbname, template_name):
+        yield server.url(dbname)
+
+
 @pytest.fixture
-def db_engine(db_url: str) -> Iterator[Engine]:
-    """An engine on a fresh database (each backend in turn) migrated to head."""
-    migrate(db_url)
-    engine = make_engine(db_url)
+def db_engine(migrated_db_url: str) -> Iterator[Engine]:
+    """An engine on a fresh, migrated database (each backend in turn)."""
+    engine = make_engine(migrated_db_url)
     try:
         yield engine
     finally:
