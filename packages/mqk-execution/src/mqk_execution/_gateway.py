@@ -212,7 +212,8 @@ class ExecutionGateway:
             client_order_id=new_coid,
             symbol=old.symbol,
             side=old.side,
-            quantity=quantity if quantity is not None else old.remaining_quantity,
+            # a closed order has nothing remaining: its quantity only labels the refusal
+            quantity=quantity if quantity is not None else old.remaining_quantity or old.quantity,
             order_type=old.order_type,
             limit_price=(limit_price or old.limit_price)
             if old.order_type is OrderType.LIMIT
