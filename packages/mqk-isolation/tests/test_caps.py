@@ -102,6 +102,7 @@ def unit_cap_refusal_carries_exact_evidence() -> None:
         "symbol": "AAPL",
         "side": "BUY",
         "quantity": D(100),
+        "pending_same_side": D(0),
         "order_type": "MARKET",
         "position": D(0),
         "position_after": D(100),
@@ -190,3 +191,20 @@ def unit_caps_summing_to_exactly_one_are_accepted() -> None:
 def unit_negative_market_buffer_is_refused() -> None:
     with pytest.raises(AllocationInputError, match="market_buffer"):
         AllocationGuard({"MAIN": D("0.6")}, market_buffer=D("-0.01"))
+
+
+def unit_pending_same_side_orders_count_toward_the_cap() -> None:
+    guard = _guard()
+    exposure = Exposure({"MSFT": D(500)})  # 50000 of a 60000 cap
+    kwargs: dict[str, Any] = {"account_equity": EQUITY, "reference_price": D(100)}
+    assert guard.check_allocation(
+        _intent("BUY", 40), exposure=exposure, pending_same_side=D(60), **kwargs
+    ).allowed
+    refused = guard.check_allocation(
+        _intent("BUY", 41), exposure=exposure, pending_same_side=D(60), **kwargs
+    )
+    assert refused.evidence["projected_exposure"] == D(60100)
+    with pytest.raises(AllocationInputError, match="pending_same_side"):
+        guard.check_allocation(
+            _intent("BUY", 1), exposure=exposure, pending_same_side=D(-1), **kwargs
+        )

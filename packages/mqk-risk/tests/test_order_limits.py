@@ -167,3 +167,38 @@ def fault_bad_context_is_refused_before_deciding(
     )
     with pytest.raises(RiskInputError, match=message):
         kit.engine().check(kit.intent("BUY", 1), context)
+
+
+def unit_pending_same_side_orders_count_toward_the_limits(kit: Any) -> None:
+    engine = kit.engine()
+    context = RiskContext(
+        ts=kit.T0, portfolio=kit.FakePortfolio(D(100000)), price=D(10), pending_same_side=D(900)
+    )
+    assert engine.check(kit.intent("BUY", 100), context).allowed
+    decision = engine.check(kit.intent("BUY", 101), context)
+    assert decision.reason_code == "KILL_SWITCH_MAX_POSITION_QUANTITY"
+    assert decision.evidence["position_after"] == D(101)
+    assert decision.evidence["position_after_pending"] == D(1001)
+
+
+def invariant_an_order_crossing_zero_with_pending_orders_is_not_reducing(kit: Any) -> None:
+    engine = kit.engine()
+    engine.halt(kit.T0, reason="r", operator="o")
+    portfolio = kit.FakePortfolio(D(100000), {"AAPL": D(100)})
+    context = RiskContext(ts=kit.T0, portfolio=portfolio, price=D(100), pending_same_side=D(60))
+    assert engine.check(kit.intent("SELL", 40), context).allowed
+    assert engine.check(kit.intent("SELL", 41), context).reason_code == "RISK_HALTED"
+
+
+def unit_market_orders_need_a_price_but_limit_orders_carry_their_own(kit: Any) -> None:
+    engine = kit.engine()
+    context = RiskContext(ts=kit.T0, portfolio=kit.FakePortfolio(D(100000)), price=None)
+    with pytest.raises(RiskInputError, match=r"needs context\.price"):
+        engine.check(kit.intent("BUY", 1), context)
+    limit = kit.intent("BUY", 1, order_type=OrderType.LIMIT, limit="10")
+    assert engine.check(limit, context).allowed
+    negative = RiskContext(
+        ts=kit.T0, portfolio=kit.FakePortfolio(D(1)), price=D(1), pending_same_side=D(-1)
+    )
+    with pytest.raises(RiskInputError, match="pending_same_side"):
+        engine.check(kit.intent("BUY", 1), negative)

@@ -9,7 +9,8 @@ Allocation caps, called by the execution gateway after the integrity-state check
                                           market_buffer=Decimal("0.01"))
     decision = guard.check_allocation(intent, exposure=engine_ledger_view,
                                       account_equity=account.equity,
-                                      reference_price=last_close)   # needed for MARKET orders
+                                      reference_price=last_close,   # needed for MARKET orders
+                                      pending_same_side=open_qty_same_side)   # default 0
 
     class ExposureView(Protocol):                       # the intent's engine's own ledger
         gross_exposure: Decimal                         # read-only property, sum |qty * mark|

@@ -116,14 +116,23 @@ class AllocationGuard:
         exposure: ExposureView,
         account_equity: Decimal,
         reference_price: Decimal | None = None,
+        pending_same_side: Decimal = _ZERO,
     ) -> Decision:
         """ALLOW, or REJECT ``ENGINE_CAP_EXCEEDED`` when ``intent`` would take its engine's gross
-        exposure over ``cap * account_equity``. ``exposure`` is the intent's engine's own
-        ledger view; ``reference_price`` is required for MARKET orders."""
+        exposure over ``cap * account_equity``.
+
+        ``exposure`` is the intent's engine's own ledger view; ``reference_price`` is required
+        for MARKET orders; ``pending_same_side`` is the unfilled quantity of the engine's other
+        open (non-protective) orders on the intent's side in its symbol, assumed to fill too
+        and valued at this order's worst-case price.
+        """
         cap = self.cap(intent.engine_id)
+        pending = _exact(pending_same_side, "pending_same_side")
+        if pending < _ZERO:
+            raise AllocationInputError(f"pending_same_side {pending} must be >= 0")
         before = _exact(exposure.position(intent.symbol), "position")
-        signed = intent.quantity if intent.side is Side.BUY else -intent.quantity
-        after = before + signed
+        total = intent.quantity + pending
+        after = before + (total if intent.side is Side.BUY else -total)
         if abs(after) <= abs(before):
             return _ALLOW
         price = worst_case_price(
@@ -149,6 +158,7 @@ class AllocationGuard:
                 "symbol": intent.symbol,
                 "side": intent.side.value,
                 "quantity": intent.quantity,
+                "pending_same_side": pending,
                 "order_type": intent.order_type.value,
                 "position": before,
                 "position_after": after,

@@ -16,7 +16,9 @@ numbers exact Decimals; a refusal is a Decision, exceptions are API misuse)::
     risk = RiskEngine(limits, engine_id="MAIN", session_of=calendar_session_of,
                       initial_equity=Decimal("100000"))
     # pre-trade, after the integrity-state check and before the isolation allocation check:
-    decision = risk.check(intent, RiskContext(ts=now, portfolio=ledger_view, price=ref_price))
+    decision = risk.check(intent, RiskContext(ts=now, portfolio=ledger_view, price=ref_price,
+                                              pending_same_side=open_qty_same_side))
+    # price: values MARKET orders (None is fine for LIMIT/STOP, valued at their own price)
     # every bar (cheap; returns () unless something trips):
     decisions = risk.on_mark(ts, equity, session=session_date, data_ts=newest_bar_close)
     report = risk.evaluate(ledger_view, ts, protective_stops=stop_cover)  # decisions + flatten

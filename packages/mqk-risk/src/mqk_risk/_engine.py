@@ -257,6 +257,7 @@ class RiskEngine:
         Order of checks: trading state (DISARMED refuses everything, REDUCING everything that is
         not risk-reducing), PDT (any order completing a day trade), then for risk-increasing
         orders shorting, position quantity, position notional, gross exposure, leverage.
+        Reduce-ness and the limits assume ``context.pending_same_side`` fills too.
         """
         if intent.engine_id != self._engine_id:
             raise EngineMismatchError(
@@ -265,9 +266,15 @@ class RiskEngine:
             )
         ts = require_utc(context.ts, "context.ts")
         portfolio = context.portfolio
+        pending = exact(context.pending_same_side, "context.pending_same_side")
+        if pending < _ZERO:
+            raise RiskInputError(f"context.pending_same_side {pending} must be >= 0")
+        side, quantity = intent.side, intent.quantity
         before = exact(portfolio.position(intent.symbol), "position")
-        after = before + signed_quantity(intent.side, intent.quantity)
-        reducing = is_risk_reducing(before, intent.side, intent.quantity)
+        after = before + signed_quantity(side, quantity)
+        # worst case: this order and the engine's other open orders on its side all fill
+        worst_after = after + signed_quantity(side, pending)
+        reducing = is_risk_reducing(before, side, quantity + pending)
         session = context.session if context.session is not None else self._session_of(ts)
         self._pdt.observe(session)
         evidence: dict[str, Any] = {
@@ -275,10 +282,11 @@ class RiskEngine:
             "ts": ts,
             "client_order_id": intent.client_order_id,
             "symbol": intent.symbol,
-            "side": intent.side.value,
-            "quantity": intent.quantity,
+            "side": side.value,
+            "quantity": quantity,
             "position": before,
             "position_after": after,
+            "pending_same_side": pending,
         }
         if self._state is not TradingState.ACTIVE and (
             self._state is TradingState.DISARMED or not reducing
@@ -290,15 +298,13 @@ class RiskEngine:
                 return refusal
         if reducing:
             return _ALLOW
-        price = exact(context.price, "context.price")
-        if price <= _ZERO:
-            raise RiskInputError(f"context.price {price} must be > 0")
-        price = valuation_price(intent, price)
+        price = valuation_price(intent, context.price)
         evidence["price"] = price
+        evidence["position_after_pending"] = worst_after
         breach = limit_breach(
             self._limits,
             before=before,
-            after=after,
+            after=worst_after,
             price=price,
             equity=exact(portfolio.equity, "equity"),
             gross_exposure=exact(portfolio.gross_exposure, "gross_exposure"),

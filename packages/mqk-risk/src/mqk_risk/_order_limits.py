@@ -9,8 +9,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from mqk_risk._inputs import exact
 from mqk_risk._limits import RiskLimits
 from mqk_risk._switches import DEFAULT_ACTIONS, KillSwitch
+from mqk_risk.errors import RiskInputError
 from mqk_schemas import Decision, OrderIntent, OrderType
 
 __all__ = ["limit_breach", "valuation_price"]
@@ -18,13 +20,19 @@ __all__ = ["limit_breach", "valuation_price"]
 _ZERO = Decimal(0)
 
 
-def valuation_price(intent: OrderIntent, market_price: Decimal) -> Decimal:
-    """The price an order is valued at: its limit or stop price, else the caller's market price."""
+def valuation_price(intent: OrderIntent, market_price: Decimal | None) -> Decimal:
+    """The price an order is valued at: its limit or stop price, else the caller's market price
+    (required for MARKET orders, exact and > 0)."""
     if intent.order_type is OrderType.LIMIT and intent.limit_price is not None:
         return intent.limit_price
     if intent.order_type is OrderType.STOP and intent.stop_price is not None:
         return intent.stop_price
-    return market_price
+    if market_price is None:
+        raise RiskInputError(f"MARKET order {intent.client_order_id} needs context.price")
+    price = exact(market_price, "context.price")
+    if price <= _ZERO:
+        raise RiskInputError(f"context.price {price} must be > 0")
+    return price
 
 
 def _breach(switch: KillSwitch, message: str, evidence: dict[str, Any], **extra: Any) -> Decision:

@@ -46,15 +46,18 @@ class RiskContext:
     """Everything :meth:`RiskEngine.check` needs besides the intent.
 
     ``price`` values a MARKET order (the caller's reference price, with any worst-case buffer
-    already applied); LIMIT and STOP orders are valued at their own limit / stop price.
-    ``session`` is the trading session of ``ts`` when the caller already knows it; otherwise
-    the engine's ``session_of(ts)`` decides.
+    already applied; required for MARKET orders); LIMIT and STOP orders are valued at their own
+    limit / stop price. ``session`` is the trading session of ``ts`` when the caller already
+    knows it; otherwise the engine's ``session_of(ts)`` decides. ``pending_same_side`` is the
+    unfilled quantity of the engine's other open (non-protective) orders on the intent's side in
+    its symbol: reduce-ness and the limits assume they fill too.
     """
 
     ts: datetime
     portfolio: PortfolioView
-    price: Decimal
+    price: Decimal | None
     session: date | None = None
+    pending_same_side: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
