@@ -219,6 +219,7 @@ def scenario_stale_heartbeat_is_reported_and_halted(db: Engine, kit: Kit) -> Non
     threshold = timedelta(seconds=30)
     now = kit.T0 + timedelta(minutes=10, seconds=10)
     assert [r.run_id for r in stale_runs(db, threshold=threshold, now=now)] == [stale.run_id]
+    assert stale_runs(db, threshold=threshold, now=now, engine_id="EXP") == []
     halted = halt_stale_runs(db, threshold=threshold, now=now)
     assert [r.run_id for r in halted] == [stale.run_id]
     assert halted[0].status is RunStatus.HALTED

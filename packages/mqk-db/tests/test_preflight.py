@@ -41,6 +41,17 @@ def unit_arm_phrase_is_last4_and_normalised_daily_loss_limit(
     assert arm_phrase(account_id, limit) == phrase
 
 
+def scenario_configured_phrase_template_is_honoured(db: Engine, kit: Kit) -> None:
+    kit.reconcile(db)
+    run = kit.new_run(db)
+    custom = kit.inputs(phrase_template="CONFIRM {daily_loss_limit} ON {last4}")
+    with pytest.raises(PreflightFailed) as refused:
+        arm_run(db, run.run_id, custom, confirmation=kit.PHRASE, now=kit.T0)
+    assert [d.reason_code for d in refused.value.failures] == ["ARM_PHRASE_MISMATCH"]
+    armed = arm_run(db, run.run_id, custom, confirmation="CONFIRM 0.02 ON 1234", now=kit.T0)
+    assert armed.status is RunStatus.ARMED
+
+
 def scenario_live_preflight_lists_every_failed_check_and_writes_nothing(
     db: Engine, kit: Kit
 ) -> None:

@@ -216,24 +216,30 @@ def heartbeat_run(engine: Engine, run_id: uuid.UUID, *, now: datetime) -> RunRec
         return RunRecord.from_row(row)
 
 
-def stale_runs(engine: Engine, *, threshold: timedelta, now: datetime) -> list[RunRecord]:
-    """RUNNING runs whose last heartbeat is older than ``threshold`` at ``now``."""
+def stale_runs(
+    engine: Engine, *, threshold: timedelta, now: datetime, engine_id: str | None = None
+) -> list[RunRecord]:
+    """RUNNING runs (of ``engine_id``, or all) whose heartbeat is older than ``threshold``."""
     cutoff = to_utc(now) - threshold
+    query = (
+        select(RunRow)
+        .where(RunRow.status == RunStatus.RUNNING.value, RunRow.last_heartbeat_at < cutoff)
+        .order_by(RunRow.last_heartbeat_at, RunRow.run_id)
+    )
+    if engine_id is not None:
+        query = query.where(RunRow.engine_id == engine_id)
     with Session(engine) as session, session.begin():
-        rows = session.scalars(
-            select(RunRow)
-            .where(RunRow.status == RunStatus.RUNNING.value, RunRow.last_heartbeat_at < cutoff)
-            .order_by(RunRow.last_heartbeat_at, RunRow.run_id)
-        )
-        return [RunRecord.from_row(row) for row in rows]
+        return [RunRecord.from_row(row) for row in session.scalars(query)]
 
 
-def halt_stale_runs(engine: Engine, *, threshold: timedelta, now: datetime) -> list[RunRecord]:
+def halt_stale_runs(
+    engine: Engine, *, threshold: timedelta, now: datetime, engine_id: str | None = None
+) -> list[RunRecord]:
     """Deadman: halt every stale RUNNING run (re-checked under its row lock); returns them."""
     ts = to_utc(now)
     cutoff = ts - threshold
     halted: list[RunRecord] = []
-    for candidate in stale_runs(engine, threshold=threshold, now=ts):
+    for candidate in stale_runs(engine, threshold=threshold, now=ts, engine_id=engine_id):
         with Session(engine) as session, session.begin():
             row = _locked(session, candidate.run_id)
             beat = row.last_heartbeat_at

@@ -31,7 +31,9 @@ class ArmingInputs:
     """What arming needs from the configuration, handed in as plain values.
 
     ``risk_limits`` maps a config path (``risk.max_drawdown``) to a limit that must be > 0;
-    ``risk.daily_loss_limit`` is always checked as well.
+    ``risk.daily_loss_limit`` is always checked as well. ``phrase_template`` (config
+    ``arming.phrase_template``) uses exactly ``{last4}`` and ``{daily_loss_limit}``. A LIVE run
+    always needs the phrase, whatever ``arming.require_phrase`` says (SPEC section 11).
     """
 
     config_hash: str
@@ -40,13 +42,14 @@ class ArmingInputs:
     kill_switches_enabled: bool
     reconcile_freshness: timedelta
     risk_limits: Mapping[str, Decimal] = field(default_factory=dict)
+    phrase_template: str = ARM_PHRASE_TEMPLATE
 
 
-def arm_phrase(account_id: str, daily_loss_limit: Decimal) -> str:
+def arm_phrase(
+    account_id: str, daily_loss_limit: Decimal, template: str = ARM_PHRASE_TEMPLATE
+) -> str:
     """The exact phrase an operator types to arm LIVE: ``ARM LIVE <last4> <daily_loss_limit>``."""
-    return ARM_PHRASE_TEMPLATE.format(
-        last4=account_id[-4:], daily_loss_limit=format_decimal(daily_loss_limit)
-    )
+    return template.format(last4=account_id[-4:], daily_loss_limit=format_decimal(daily_loss_limit))
 
 
 def evaluate_arming(
@@ -177,23 +180,23 @@ def _reconcile_failures(
 
 
 def _phrase_failures(inputs: ArmingInputs, confirmation: str | None) -> list[Decision]:
-    template = {"expected_form": ARM_PHRASE_TEMPLATE}
+    template = {"expected_form": inputs.phrase_template}
     if not confirmation:
         return [
             _reject(
                 "ARM_PHRASE_MISSING",
-                "arming LIVE needs the confirmation phrase 'ARM LIVE <account last4> "
-                "<daily loss limit>'",
+                f"arming LIVE needs the confirmation phrase {inputs.phrase_template!r} "
+                "(last4 of the broker account, the daily loss limit)",
                 **template,
             )
         ]
-    expected = arm_phrase(inputs.account_id, inputs.daily_loss_limit)
+    expected = arm_phrase(inputs.account_id, inputs.daily_loss_limit, inputs.phrase_template)
     if not hmac.compare_digest(confirmation.encode(), expected.encode()):
         return [
             _reject(
                 "ARM_PHRASE_MISMATCH",
-                "the confirmation phrase does not match 'ARM LIVE <account last4> "
-                "<daily loss limit>' for this run's account and risk limit",
+                f"the confirmation phrase does not match {inputs.phrase_template!r} for this "
+                "run's broker account and daily loss limit",
                 **template,
             )
         ]
