@@ -8,6 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mqk_risk import KillSwitch, RiskEngine
 from mqk_schemas import Action, Decision
@@ -126,3 +128,37 @@ def invariant_pdt_refuses_even_a_reducing_order_while_halted(kit: Any) -> None:
     engine.halt(ts, reason="r", operator="o")
     refused = engine.check(kit.intent("SELL", 10), kit.ctx(portfolio, ts))
     assert refused.reason_code == "KILL_SWITCH_PDT"
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    steps=st.lists(
+        st.tuples(st.integers(min_value=0, max_value=3), st.booleans()), min_size=1, max_size=40
+    )
+)
+def invariant_pdt_matches_a_reference_count_over_the_last_five_sessions(
+    kit: Any, steps: list[tuple[int, bool]]
+) -> None:
+    """Each step may start new sessions, opens a fresh symbol, and tries to close it."""
+    engine, portfolio = _engine(kit, "20000")
+    sessions: list[int] = []
+    trades: list[int] = []
+    day = 0
+    for index, (advance, close) in enumerate(steps):
+        day += advance
+        ts = kit.T0 + day * DAY + index * kit.minutes(1)
+        engine.on_mark(ts, portfolio.equity)
+        if not sessions or sessions[-1] != day:
+            sessions.append(day)
+        symbol = f"S{index}"
+        engine.on_fill(kit.fill("BUY", 10, ts, symbol), position_before=D(0))
+        portfolio.set(symbol, D(10))
+        window_start = sessions[-5:][0]
+        expected = sum(1 for t in trades if t >= window_start) < 3
+        decision = engine.check(kit.intent("SELL", 10, symbol), kit.ctx(portfolio, ts))
+        assert decision.allowed is expected
+        if close and decision.allowed:
+            assert engine.on_fill(kit.fill("SELL", 10, ts, symbol), position_before=D(10))
+            trades.append(day)

@@ -58,6 +58,7 @@ class RiskEngine:
     __slots__ = (
         "_active",
         "_auto",
+        "_daily_armed",
         "_daily_factor",
         "_daily_floor",
         "_day_start",
@@ -107,6 +108,7 @@ class RiskEngine:
         self._daily_floor = _NO_FLOOR
         self._dd_floor = _NO_FLOOR
         self._dd_armed = False
+        self._daily_armed = False
         self._floor = _NO_FLOOR
         self._stale = _NEVER
         self._recompute()
@@ -497,14 +499,20 @@ class RiskEngine:
             raise ClockRegressionError(f"session {session} is earlier than {current}")
         self._session = session
         self._pdt.observe(session)
-        self._day_start = equity if self._last_equity is None else self._last_equity
-        self._refloor()
+        day_start = equity if self._last_equity is None else self._last_equity
+        self._day_start = day_start
+        if self._daily_armed:  # only the daily floor moves on a new session
+            daily_floor = day_start * self._daily_factor
+            self._daily_floor = daily_floor
+            dd_floor = self._dd_floor
+            self._floor = daily_floor if daily_floor > dd_floor else dd_floor
 
     def _refloor(self) -> None:
         active = self._active
         daily = dd = _NO_FLOOR
+        self._daily_armed = self._auto and KillSwitch.DAILY_LOSS not in active
         self._dd_armed = self._auto and KillSwitch.MAX_DRAWDOWN not in active
-        if self._auto and self._day_start is not None and KillSwitch.DAILY_LOSS not in active:
+        if self._daily_armed and self._day_start is not None:
             daily = self._day_start * self._daily_factor
         if self._dd_armed:
             dd = self._peak * self._dd_factor  # -Infinity until the first mark

@@ -3,9 +3,10 @@
 A day trade is opening (or adding to) a position and closing some of it within one trading
 session. It is counted once per round trip: the first closing fill after an opening fill of the
 same session completes it; further closing fills count again only after a new opening fill.
-The window is the last ``window_sessions`` distinct sessions the engine has observed (the runtime
-calls the engine every bar, so every trading session is observed; a session in which the engine
-never ran is simply absent, which can only make the count larger, never smaller).
+The window is the last ``window_sessions`` distinct sessions the engine has observed since the
+oldest day trade still counted (the runtime calls the engine every bar, so every trading session
+is observed; a session in which the engine never ran is simply absent, which can only make the
+count larger, never smaller).
 """
 
 from __future__ import annotations
@@ -39,14 +40,23 @@ class PdtBook:
         return self._limits.mode is PdtMode.AUTO
 
     def observe(self, session: date) -> None:
-        """Note that ``session`` is current; older sessions than the newest one are ignored."""
+        """Note that ``session`` is current; older sessions than the newest one are ignored.
+
+        Sessions are only tracked while some day trade is recorded: before the first one (and
+        after the last one left the window) there is nothing to count, and a window that
+        starts at the first recorded day trade's session counts exactly the same trades.
+        """
+        if not self._trades:
+            return
         sessions = self._sessions
         if sessions and session <= sessions[-1]:
             return
         sessions.append(session)
         start = sessions[0]
-        if self._trades and self._trades[0].session < start:
+        if self._trades[0].session < start:
             self._trades = [trade for trade in self._trades if trade.session >= start]
+            if not self._trades:
+                sessions.clear()
 
     def window(self) -> tuple[date, ...]:
         """The sessions day trades are counted over, oldest first."""
@@ -82,6 +92,8 @@ class PdtBook:
                     symbol=symbol, session=session, opened_at=opened.opened_at, closed_at=ts
                 )
                 self._trades.append(completed)
+                if not self._sessions or session > self._sessions[-1]:
+                    self._sessions.append(session)
         if opens_position(before, after):
             self._opened[symbol] = OpenedPosition(symbol=symbol, session=session, opened_at=ts)
         return completed
