@@ -18,7 +18,15 @@ from mqk_risk import (
     SwitchNotActiveError,
     TradingState,
 )
-from mqk_schemas import Action, Decision, TargetPosition, canonical_json
+from mqk_schemas import (
+    Action,
+    Decision,
+    OrderType,
+    Side,
+    TargetPosition,
+    canonical_json,
+    client_order_id,
+)
 
 D = Decimal
 
@@ -212,9 +220,19 @@ def scenario_flatten_and_halt_returns_zero_targets_for_every_position(kit: Any) 
     again = engine.evaluate(portfolio, kit.T0 + kit.minutes(6))
     assert again.decisions == ()
     assert len(again.flatten) == 2
+    intents = engine.flatten_intents(portfolio.positions(), run_id=kit.RUN, first_seq=41)
+    assert [(i.symbol, i.side, i.quantity, i.intent_seq) for i in intents] == [
+        ("AAPL", Side.SELL, D(100), 41),
+        ("MSFT", Side.BUY, D(5), 42),
+    ]
+    assert all(i.reduce_only and i.order_type is OrderType.MARKET for i in intents)
+    assert intents[0].client_order_id == client_order_id("MAIN", kit.RUN, 41)
+    when = kit.ctx(portfolio, kit.T0 + kit.minutes(6))
+    assert all(engine.check(i, when).allowed for i in intents)  # they pass the halt
     portfolio.set("AAPL", D(0))
     portfolio.set("MSFT", D(0))
     assert engine.evaluate(portfolio, kit.T0 + kit.minutes(7)) == RiskReport()
+    assert engine.flatten_intents({}, run_id=kit.RUN, first_seq=43) == ()
     assert engine.trading_state is TradingState.REDUCING
 
 
@@ -223,6 +241,7 @@ def scenario_halt_new_requests_no_flatten(kit: Any) -> None:
     engine.halt(kit.T0, reason="r", operator="o")
     assert not engine.flatten_requested
     assert engine.flatten_targets({"AAPL": D("5")}) == ()
+    assert engine.flatten_intents({"AAPL": D("5")}, run_id=kit.RUN, first_seq=1) == ()
 
 
 @pytest.mark.parametrize(

@@ -37,7 +37,9 @@ MAX_LEVERAGE -> REJECT of one order. Sticky switches move the engine to REDUCING
 risk-reducing orders pass, decided from the current position) or, for DISARM, to DISARMED
 (nothing passes) until :meth:`RiskEngine.clear`. While a FLATTEN_AND_HALT switch is tripped,
 :meth:`RiskEngine.flatten_targets` / :meth:`RiskEngine.evaluate` return a zero
-:class:`~mqk_schemas.TargetPosition` per open position for the caller to execute. Refusals while
+:class:`~mqk_schemas.TargetPosition` per open position for the caller to execute, and
+:meth:`RiskEngine.flatten_intents` the same as reduce-only MARKET intents numbered from the
+caller's intent sequence. Refusals while
 halted carry reason code ``RISK_HALTED`` (``RISK_DISARMED``) and list the tripped switches.
 """
 

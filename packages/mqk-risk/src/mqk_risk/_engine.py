@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -22,7 +23,15 @@ from mqk_risk.errors import (
     RiskInputError,
     SwitchNotActiveError,
 )
-from mqk_schemas import Action, Decision, Fill, OrderIntent, TargetPosition
+from mqk_schemas import (
+    Action,
+    Decision,
+    Fill,
+    OrderIntent,
+    Side,
+    TargetPosition,
+    client_order_id,
+)
 
 __all__ = ["RiskEngine"]
 
@@ -250,6 +259,29 @@ class RiskEngine:
             for symbol in sorted(positions)
             if positions[symbol] != _ZERO
         )
+
+    def flatten_intents(
+        self, positions: Mapping[str, Decimal], *, run_id: uuid.UUID, first_seq: int
+    ) -> tuple[OrderIntent, ...]:
+        """The same request as ready orders: one reduce-only MARKET intent per open position,
+        sorted by symbol, numbered ``first_seq, first_seq + 1, ...`` in the caller's intent
+        sequence (advance it by the number returned). Empty unless flattening is requested."""
+        intents = []
+        for offset, target in enumerate(self.flatten_targets(positions)):
+            quantity = exact(positions[target.symbol], f"positions[{target.symbol}]")
+            seq = first_seq + offset
+            intents.append(
+                OrderIntent(
+                    engine_id=self._engine_id,
+                    intent_seq=seq,
+                    client_order_id=client_order_id(self._engine_id, run_id, seq),
+                    symbol=target.symbol,
+                    side=Side.SELL if quantity > _ZERO else Side.BUY,
+                    quantity=abs(quantity),
+                    reduce_only=True,
+                )
+            )
+        return tuple(intents)
 
     # ------------------------------------------------------------------ pre-trade
 
