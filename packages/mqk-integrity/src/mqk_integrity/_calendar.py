@@ -13,6 +13,7 @@ gaps identically.
 
 from __future__ import annotations
 
+import warnings
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -63,6 +64,11 @@ def _to_us(values: Any) -> I64Array:
     ns = np.asarray(values, dtype="datetime64[ns]").view(np.int64)
     out: I64Array = np.where(ns == np.iinfo(np.int64).min, ns, ns // 1000)
     return out
+
+
+def _naive_utc(series: Any) -> Any:
+    """A tz-aware pandas Series of UTC times as a numpy datetime64 array (NaT kept)."""
+    return series.dt.tz_convert(None).to_numpy()
 
 
 class SessionGrid:
@@ -154,14 +160,17 @@ class SessionGrid:
                 f" {_MAX_YEAR - 1} (asked for sessions of {first_year}-{last_year})"
             )
         try:
-            cal = xcals.get_calendar(
-                self.calendar, start=f"{first_year}-01-01", end=f"{last_year}-12-31"
-            )
-            sessions = _to_us(cal.sessions.values) // _US_PER_DAY
-            opens = _to_us(cal.opens.values)
-            closes = _to_us(cal.closes.values)
-            break_starts = _to_us(cal.break_starts.values)
-            break_ends = _to_us(cal.break_ends.values)
+            with warnings.catch_warnings():
+                # exchange_calendars still calls pandas APIs that pandas 3 deprecates
+                warnings.simplefilter("ignore", DeprecationWarning)
+                cal = xcals.get_calendar(
+                    self.calendar, start=f"{first_year}-01-01", end=f"{last_year}-12-31"
+                )
+            sessions = _to_us(cal.sessions.to_numpy()) // _US_PER_DAY
+            opens = _to_us(_naive_utc(cal.opens))
+            closes = _to_us(_naive_utc(cal.closes))
+            break_starts = _to_us(_naive_utc(cal.break_starts))
+            break_ends = _to_us(_naive_utc(cal.break_ends))
         except (ValueError, KeyError, xcals.errors.CalendarError) as exc:
             raise CalendarError(
                 f"calendar {self.calendar!r} cannot give sessions for {first_year}-{last_year}:"

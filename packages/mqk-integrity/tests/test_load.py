@@ -1,0 +1,301 @@
+"""Loading bar files: exact values on success, the whole file refused with named problems."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from mqk_integrity import MAX_PROBLEMS, BarFileError, Problem, load_bars
+from mqk_schemas import BAR_FRAME_SCHEMA, Timeframe
+
+GOOD = [
+    "2022-01-03T21:00:00Z,100,101.5,99,100.5,1000",
+    "2022-01-04T21:00:00+00:00,100.5,102,100,101.25,1200",
+    "2022-01-05T21:00:00Z,101.25,101.5,100.1,100.2,900",
+]
+
+
+def _problems(path: Path, **kwargs: object) -> list[tuple[int | None, str | None, str]]:
+    with pytest.raises(BarFileError) as info:
+        load_bars(path, Timeframe.D1, **kwargs)  # type: ignore[arg-type]
+    return [(p.row, p.column, p.rule) for p in info.value.problems]
+
+
+def unit_csv_loads_exact_decimals_utc_times_and_the_stem_symbol(write_csv) -> None:
+    frame = load_bars(write_csv(GOOD, name="aapl.csv"), Timeframe.D1)
+    assert frame.timeframe is Timeframe.D1
+    assert dict(frame.frame.schema) == BAR_FRAME_SCHEMA
+    first = frame.row(0)
+    assert first.symbol == "AAPL"
+    assert first.ts_close_utc == datetime(2022, 1, 3, 21, tzinfo=UTC)
+    assert (first.open, first.high, first.low, first.close) == (
+        Decimal(100),
+        Decimal("101.5"),
+        Decimal(99),
+        Decimal("100.5"),
+    )
+    assert frame.frame.get_column("close").to_list()[2] == Decimal("100.2")
+    assert frame.frame.get_column("is_complete").all()
+
+
+def unit_symbol_argument_names_a_file_without_symbol_column(write_csv) -> None:
+    frame = load_bars(write_csv(GOOD, name="whatever_1d.csv"), Timeframe.D1, symbol="MSFT")
+    assert frame.symbols == ("MSFT",)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2022-01-03T21:00:00Z", datetime(2022, 1, 3, 21, tzinfo=UTC)),
+        ("2022-01-03T21:00:00+00:00", datetime(2022, 1, 3, 21, tzinfo=UTC)),
+        ("2022-01-03 21:00:00Z", datetime(2022, 1, 3, 21, tzinfo=UTC)),
+        ("2022-01-03T16:00:00-05:00", datetime(2022, 1, 3, 21, tzinfo=UTC)),
+        ("2022-01-04T02:30:00+0530", datetime(2022, 1, 3, 21, tzinfo=UTC)),
+        ("2022-01-03T21:00:00.250000Z", datetime(2022, 1, 3, 21, 0, 0, 250000, tzinfo=UTC)),
+        (" 2022-01-03T21:00:00Z ", datetime(2022, 1, 3, 21, tzinfo=UTC)),
+    ],
+)
+def unit_iso_times_with_an_offset_are_converted_to_utc(write_csv, text, expected) -> None:
+    frame = load_bars(write_csv([f"{text},1,1,1,1,0"]), Timeframe.D1, symbol="X")
+    assert frame.row(0).ts_close_utc == expected
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ("101.25", Decimal("101.25")),
+        ("+7", Decimal(7)),
+        ("0.00000001", Decimal("0.00000001")),
+        ("000123.4000000000", Decimal("123.4")),
+        ("999999999999999999.99999999", Decimal("999999999999999999.99999999")),
+        ('"42.5"', Decimal("42.5")),
+    ],
+)
+def unit_price_text_converts_exactly(write_csv, cell, expected) -> None:
+    path = write_csv([f"2022-01-03T21:00:00Z,{cell},{cell},{cell},{cell},0"])
+    frame = load_bars(path, Timeframe.D1, symbol="X")
+    assert frame.row(0).close == expected
+
+
+def unit_symbol_column_with_interleaved_symbols_is_sorted_by_symbol_then_time(write_csv) -> None:
+    rows = [
+        "MSFT,2022-01-03T21:00:00Z,1,1,1,1,0",
+        "AAPL,2022-01-03T21:00:00Z,2,2,2,2,0",
+        "MSFT,2022-01-04T21:00:00Z,3,3,3,3,0",
+        "AAPL,2022-01-04T21:00:00Z,4,4,4,4,0",
+    ]
+    frame = load_bars(
+        write_csv(rows, header="symbol," + "ts_close_utc,open,high,low,close,volume"), Timeframe.D1
+    )
+    assert frame.frame.get_column("symbol").to_list() == ["AAPL", "AAPL", "MSFT", "MSFT"]
+    assert frame.frame.get_column("close").to_list() == [Decimal(v) for v in (2, 4, 1, 3)]
+
+
+def unit_parquet_with_decimal_integer_and_text_columns_loads(tmp_path: Path) -> None:
+    path = tmp_path / "bars.parquet"
+    pl.DataFrame(
+        {
+            "ts_close_utc": pl.Series([datetime(2022, 1, 3, 21, tzinfo=UTC)]).cast(
+                pl.Datetime("ns", "America/New_York")
+            ),
+            "open": pl.Series(["100.5"]).cast(pl.Decimal(20, 4)),
+            "high": pl.Series([101], dtype=pl.Int64),
+            "low": ["99.25"],
+            "close": pl.Series(["100.00000001"]).cast(pl.Decimal(38, 10)),
+            "volume": pl.Series([5], dtype=pl.UInt32),
+            "symbol": pl.Series(["SPY"], dtype=pl.Categorical),
+        }
+    ).write_parquet(path)
+    bar = load_bars(path, Timeframe.D1).row(0)
+    assert (bar.symbol, bar.ts_close_utc) == ("SPY", datetime(2022, 1, 3, 21, tzinfo=UTC))
+    assert (bar.open, bar.high, bar.low, bar.close, bar.volume) == (
+        Decimal("100.5"),
+        Decimal(101),
+        Decimal("99.25"),
+        Decimal("100.00000001"),
+        Decimal(5),
+    )
+
+
+ROW_RULES = [
+    # (data row, the bad cell's column, the text placed there, expected rule)
+    ("open", "", "EMPTY_CELL"),
+    ("open", "NaN", "NON_FINITE"),
+    ("close", "inf", "NON_FINITE"),
+    ("high", "-Infinity", "NON_FINITE"),
+    ("low", "abc", "NOT_A_NUMBER"),
+    ("low", "1e2", "NOT_A_NUMBER"),
+    ("low", '"1,5"', "NOT_A_NUMBER"),
+    ("close", "100.123456789", "TOO_MANY_DECIMALS"),
+    ("high", "1000000000000000000", "TOO_LARGE"),
+    ("volume", "-1", "NEGATIVE_VOLUME"),
+    ("open", "0", "NON_POSITIVE_PRICE"),
+    ("close", "-3", "NON_POSITIVE_PRICE"),
+    ("ts_close_utc", "2022-01-04T21:00:00", "NAIVE_TIMESTAMP"),
+    ("ts_close_utc", "2022-01-04", "NAIVE_TIMESTAMP"),
+    ("ts_close_utc", "2022-02-30T21:00:00Z", "BAD_TIMESTAMP"),
+    ("ts_close_utc", "yesterday", "BAD_TIMESTAMP"),
+    ("ts_close_utc", "2022-01-04T21:00:00.1234567Z", "BAD_TIMESTAMP"),
+    ("ts_close_utc", "", "EMPTY_CELL"),
+]
+
+
+@pytest.mark.parametrize(("column", "text", "rule"), ROW_RULES)
+def unit_bad_cell_refuses_the_file_naming_row_column_and_rule(
+    write_csv, column, text, rule
+) -> None:
+    cells = dict(
+        zip(
+            ["ts_close_utc", "open", "high", "low", "close", "volume"],
+            GOOD[1].split(","),
+            strict=True,
+        )
+    )
+    cells[column] = text
+    # keep the bar well formed apart from the cell under test
+    if column in ("open", "close") and rule == "NON_POSITIVE_PRICE":
+        cells["low"] = "-5"
+    rows = [GOOD[0], ",".join(cells.values()), GOOD[2]]
+    problems = _problems(write_csv(rows), symbol="X")
+    assert (2, column, rule) in problems
+
+
+@pytest.mark.parametrize(
+    ("open_", "high", "low", "close", "expected"),
+    [
+        ("100", "101", "100.5", "100.8", [(1, "low", "OHLC_STRUCTURE")]),
+        ("100", "100.5", "99", "101", [(1, "high", "OHLC_STRUCTURE")]),
+        ("100", "99", "101", "100", [(1, "low", "OHLC_STRUCTURE"), (1, "high", "OHLC_STRUCTURE")]),
+    ],
+)
+def unit_ohlc_structure_violations_name_the_row_and_column(
+    write_csv, open_, high, low, close, expected
+) -> None:
+    path = write_csv([f"2022-01-03T21:00:00Z,{open_},{high},{low},{close},10"])
+    assert _problems(path, symbol="X") == expected
+
+
+@pytest.mark.parametrize(
+    ("second", "rule"),
+    [
+        ("2022-01-03T21:00:00Z", "DUPLICATE_TIMESTAMP"),
+        ("2022-01-03T16:00:00-05:00", "DUPLICATE_TIMESTAMP"),
+        ("2022-01-02T21:00:00Z", "NOT_INCREASING"),
+    ],
+)
+def unit_time_order_is_strict_per_symbol(write_csv, second, rule) -> None:
+    rows = ["2022-01-03T21:00:00Z,1,1,1,1,0", f"{second},1,1,1,1,0"]
+    assert _problems(write_csv(rows), symbol="X") == [(2, "ts_close_utc", rule)]
+
+
+def unit_same_time_for_two_symbols_is_not_a_duplicate(write_csv) -> None:
+    rows = ["AAPL,2022-01-03T21:00:00Z,1,1,1,1,0", "MSFT,2022-01-03T21:00:00Z,1,1,1,1,0"]
+    header = "symbol,ts_close_utc,open,high,low,close,volume"
+    assert len(load_bars(write_csv(rows, header=header), Timeframe.D1)) == 2
+
+
+@pytest.mark.parametrize(
+    ("symbol_cell", "argument", "rule"),
+    [("aapl", None, "BAD_SYMBOL"), ("", None, "BAD_SYMBOL"), ("AAPL", "MSFT", "SYMBOL_MISMATCH")],
+)
+def unit_symbol_column_values_are_checked(write_csv, symbol_cell, argument, rule) -> None:
+    header = "symbol,ts_close_utc,open,high,low,close,volume"
+    path = write_csv([f"{symbol_cell},2022-01-03T21:00:00Z,1,1,1,1,0"], header=header)
+    assert _problems(path, symbol=argument) == [(1, "symbol", rule)]
+
+
+def unit_an_invalid_stem_symbol_is_refused_with_advice(write_csv) -> None:
+    problems = _problems(write_csv(GOOD, name="my bars.csv"))
+    assert problems == [(None, "symbol", "BAD_SYMBOL")]
+
+
+def fault_many_problems_list_the_first_twenty_in_row_order_and_count_all(write_csv) -> None:
+    rows = [f"2022-01-{d:02d}T21:00:00Z,100,99,101,100,1" for d in range(1, 31)]  # 2 each
+    with pytest.raises(BarFileError) as info:
+        load_bars(write_csv(rows), Timeframe.D1, symbol="X")
+    error = info.value
+    assert len(error.problems) == MAX_PROBLEMS
+    assert error.total == 60
+    assert [p.row for p in error.problems] == [r for r in range(1, 11) for _ in range(2)]
+    assert all(p.file.endswith("bars.csv") and p.rule == "OHLC_STRUCTURE" for p in error.problems)
+    assert "and 40 more" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (
+            "ts_close_utc,open,high,low,close",
+            [(None, "volume", "MISSING_COLUMN")],
+        ),
+        (
+            "ts_close_utc,open,high,low,close,volume,vwap",
+            [(None, "vwap", "UNKNOWN_COLUMN")],
+        ),
+        (
+            "ts_close_utc,open,high,low,close,volume,close",
+            [(None, "close", "DUPLICATE_COLUMN")],
+        ),
+        (
+            "time,open,high,low,close,volume",
+            [(None, "time", "UNKNOWN_COLUMN"), (None, "ts_close_utc", "MISSING_COLUMN")],
+        ),
+    ],
+)
+def unit_header_problems_refuse_the_file(write_csv, header, expected) -> None:
+    assert _problems(write_csv(["x,1,1,1,1,1"], header=header), symbol="X") == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "rule"),
+    [
+        ("empty.csv", b"", "EMPTY_FILE"),
+        ("header_only.csv", b"ts_close_utc,open,high,low,close,volume\n", "EMPTY_FILE"),
+        (
+            "ragged.csv",
+            b"ts_close_utc,open,high,low,close,volume\n2022-01-03T21:00:00Z,1,1,1,1,1,9,9\n",
+            "MALFORMED_FILE",
+        ),
+        ("binary.csv", b"\xff\xfe\x00\x01garbage", "MALFORMED_FILE"),
+        ("broken.parquet", b"PAR1 this is not parquet", "MALFORMED_FILE"),
+        ("bars.txt", b"ts_close_utc,open,high,low,close,volume\n", "UNSUPPORTED_FORMAT"),
+    ],
+)
+def fault_unreadable_files_are_typed_errors_not_tracebacks(tmp_path, name, content, rule) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    assert _problems(path, symbol="X") == [(None, None, rule)]
+
+
+def fault_missing_file_is_a_typed_error(tmp_path: Path) -> None:
+    assert _problems(tmp_path / "nope.csv", symbol="X") == [(None, None, "FILE_NOT_FOUND")]
+
+
+@pytest.mark.parametrize(
+    ("column", "series", "rule"),
+    [
+        ("close", pl.Series([100.5]), "WRONG_TYPE"),
+        ("ts_close_utc", pl.Series([datetime(2022, 1, 3, 21)]), "NAIVE_TIMESTAMP"),
+        ("ts_close_utc", pl.Series([datetime(2022, 1, 3).date()]), "WRONG_TYPE"),
+        ("symbol", pl.Series([1]), "WRONG_TYPE"),
+    ],
+)
+def fault_parquet_columns_of_the_wrong_type_are_refused(tmp_path, column, series, rule) -> None:
+    data: dict[str, pl.Series] = {
+        "symbol": pl.Series(["X"]),
+        "ts_close_utc": pl.Series(["2022-01-03T21:00:00Z"]),
+        **{c: pl.Series(["1"]) for c in ("open", "high", "low", "close", "volume")},
+    }
+    data[column] = series
+    path = tmp_path / "bars.parquet"
+    pl.DataFrame(data).write_parquet(path)
+    assert _problems(path) == [(None, column, rule)]
+
+
+def unit_problem_renders_file_row_column_and_rule() -> None:
+    problem = Problem("a.csv", 3, "low", "OHLC_STRUCTURE", "low > min(open, close)")
+    assert str(problem) == "a.csv row 3 column low: OHLC_STRUCTURE: low > min(open, close)"
