@@ -488,3 +488,20 @@ def _intent() -> OrderIntent:
         side=Side.BUY,
         quantity=D(1),
     )
+
+
+def contract_reducing_order_is_sent_reduce_only_so_it_can_never_flip(harness: Harness) -> None:
+    harness.flat_bar("100")
+    harness.submit(Side.BUY, "10", bracket=Bracket(D(95)))
+    harness.flat_bar("100")  # entry filled; its protective stop rests
+    harness.risk.set(A.HALT_NEW, "KILL_SWITCH_DAILY_LOSS")
+    result = harness.submit(Side.SELL, "10")
+    assert (result.accepted, result.reducing) == (True, True)
+    assert result.order is not None
+    sent = [e for e in harness.events if e.event_type == "ORDER_SENT"][-1]
+    assert sent.payload["reduce_only"] is True
+    harness.bar("94", "94", "90", "92")  # the stop acts first, at the gapped open
+    assert harness.fill_log()[-1] == (2, "10", "94")
+    assert harness.positions.position("AAPL") == 0  # the market sell did not open a short
+    sell = harness.gateway.order(result.order.client_order_id)
+    assert (sell.status, sell.filled_quantity) == (OrderStatus.CANCELED, D(0))

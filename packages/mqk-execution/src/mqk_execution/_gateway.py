@@ -12,8 +12,10 @@ A HALT_NEW or FLATTEN_AND_HALT decision blocks only risk-increasing orders; REJE
 block every order. Risk-reducing is decided here from the ledger position, never from the
 intent's ``reduce_only`` flag: the order's side is opposite to the position and its quantity,
 plus the engine's other open non-protective orders on the same side, does not exceed the
-position. Every refusal is returned as a :class:`SubmitResult` and reported to the event sink;
-refusals never raise.
+position. An order judged risk-reducing is sent with ``reduce_only`` set, so the broker enforces
+the verdict too (it can never fill beyond the position it closes, e.g. after a protective stop
+closed the position first). Every refusal is returned as a :class:`SubmitResult` and reported
+to the event sink; refusals never raise.
 
 The broker adapter and the capability that unlocks it are private to the gateway: nothing it
 exposes returns either, and the adapter refuses any call that does not carry the capability.
@@ -182,6 +184,8 @@ class ExecutionGateway:
         refusal = self._gate(intent, context, arm_token)
         if refusal is not None:
             return refusal
+        if context.reducing and not intent.reduce_only:
+            intent = intent.model_copy(update={"reduce_only": True})
         if known is None:
             self._oms.register(self._new_order(intent, replaces=None))
         self._emit(Topic.OMS, "ORDER_SENT", intent.client_order_id, self._intent_payload(intent))
@@ -242,6 +246,8 @@ class ExecutionGateway:
         refusal = self._gate(intent, context, arm_token)
         if refusal is not None:
             return refusal
+        if context.reducing:
+            intent = intent.model_copy(update={"reduce_only": True})
         if known is None:
             self._oms.register(
                 self._new_order(intent, replaces=client_order_id),
@@ -472,6 +478,7 @@ class ExecutionGateway:
             "limit_price": intent.limit_price,
             "stop_price": intent.stop_price,
             "time_in_force": intent.time_in_force.value,
+            "reduce_only": intent.reduce_only,
         }
 
     def _emit(
