@@ -8,7 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from mqk_risk._inputs import exact, require_engine_id, require_utc, timedelta_seconds
+from mqk_risk._breaches import Breach, daily_loss, drawdown, halted_refusal, stale_data
+from mqk_risk._inputs import exact, require_engine_id, require_utc
 from mqk_risk._limits import RiskLimits
 from mqk_risk._order_limits import limit_breach, valuation_price
 from mqk_risk._pdt import PdtBook
@@ -325,9 +326,12 @@ class RiskEngine:
         if self._state is not TradingState.ACTIVE and (
             self._state is TradingState.DISARMED or not reducing
         ):
-            return self._halted_refusal(evidence)
+            active = [item.decision.reason_code for item in self.active_switches]
+            return halted_refusal(self._engine_id, self._state, active, evidence)
         if self._pdt.enabled and closes_position(before, after):
-            refusal = self._pdt_refusal(intent.symbol, session, portfolio, evidence)
+            refusal = self._pdt.refusal(
+                intent.symbol, session, lambda: exact(portfolio.equity, "equity"), evidence
+            )
             if refusal is not None:
                 return refusal
         if reducing:
@@ -568,55 +572,36 @@ class RiskEngine:
     def _mark_breaches(
         self, ts: datetime, equity: Decimal, data_ts: datetime | None
     ) -> tuple[Decision, ...]:
-        out: list[Decision] = []
-        if equity <= self._daily_floor:
-            day_start = self._day_start
-            assert day_start is not None
-            out.append(
-                self._trip(
+        limits = self._limits
+        found: list[tuple[KillSwitch, Breach]] = []
+        if equity <= self._daily_floor and self._day_start is not None:
+            found.append(
+                (
                     KillSwitch.DAILY_LOSS,
-                    DEFAULT_ACTIONS[KillSwitch.DAILY_LOSS],
-                    ts,
-                    f"equity {equity} is at or below {self._daily_floor}, a loss of "
-                    f"{day_start - equity} from day-start equity {day_start}",
-                    equity=equity,
-                    day_start_equity=day_start,
-                    loss=day_start - equity,
-                    limit=self._limits.daily_loss_limit,
-                    trip_equity=self._daily_floor,
-                    session=self._session,
+                    daily_loss(
+                        equity,
+                        self._day_start,
+                        self._daily_floor,
+                        limits.daily_loss_limit,
+                        self._session,
+                    ),
                 )
             )
         if equity <= self._dd_floor:
-            peak = self._peak
-            out.append(
-                self._trip(
+            found.append(
+                (
                     KillSwitch.MAX_DRAWDOWN,
-                    DEFAULT_ACTIONS[KillSwitch.MAX_DRAWDOWN],
-                    ts,
-                    f"equity {equity} is at or below {self._dd_floor}, a drawdown of "
-                    f"{peak - equity} from peak {peak}",
-                    equity=equity,
-                    peak_equity=peak,
-                    drawdown=peak - equity,
-                    limit=self._limits.max_drawdown,
-                    trip_equity=self._dd_floor,
+                    drawdown(equity, self._peak, self._dd_floor, limits.max_drawdown),
                 )
             )
         if data_ts is not None:  # given only when stale
-            age = ts - data_ts
-            out.append(
-                self._trip(
-                    KillSwitch.STALE_DATA,
-                    DEFAULT_ACTIONS[KillSwitch.STALE_DATA],
-                    ts,
-                    f"newest data is {age} old, more than {self._limits.stale_data_seconds}s",
-                    data_ts=data_ts,
-                    age_seconds=timedelta_seconds(age.days, age.seconds, age.microseconds),
-                    limit_seconds=self._limits.stale_data_seconds,
-                )
+            found.append(
+                (KillSwitch.STALE_DATA, stale_data(ts, data_ts, limits.stale_data_seconds))
             )
-        return tuple(out)
+        return tuple(
+            self._trip(switch, DEFAULT_ACTIONS[switch], ts, message, **evidence)
+            for switch, (message, evidence) in found
+        )
 
     def _trip(
         self, switch: KillSwitch, action: Action, ts: datetime, message: str, **evidence: Any
@@ -632,56 +617,3 @@ class RiskEngine:
         )
         self._recompute()
         return decision
-
-    def _halted_refusal(self, evidence: dict[str, Any]) -> Decision:
-        disarmed = self._state is TradingState.DISARMED
-        active = [item.decision.reason_code for item in self.active_switches]
-        return Decision(
-            action=Action.REJECT,
-            reason_code="RISK_DISARMED" if disarmed else "RISK_HALTED",
-            message=(
-                f"engine {self._engine_id} is disarmed by {', '.join(active)}; nothing passes"
-                if disarmed
-                else f"engine {self._engine_id} is halted by {', '.join(active)}; only "
-                "risk-reducing orders pass"
-            ),
-            evidence={**evidence, "trading_state": self._state.value, "active_switches": active},
-        )
-
-    def _pdt_refusal(
-        self, symbol: str, session: date, portfolio: PortfolioView, evidence: dict[str, Any]
-    ) -> Decision | None:
-        opened = self._pdt.pending_open(symbol, session)
-        if opened is None:
-            return None
-        limits = self._limits.pdt
-        trades = self._pdt.trades_in_window()
-        if len(trades) < limits.max_day_trades:
-            return None
-        equity = exact(portfolio.equity, "equity")
-        if equity >= limits.equity_threshold:
-            return None
-        return Decision(
-            action=DEFAULT_ACTIONS[KillSwitch.PDT],
-            reason_code=KillSwitch.PDT.reason_code,
-            message=(
-                f"closing {symbol} opened this session would be day trade "
-                f"{len(trades) + 1} within {limits.window_sessions} sessions with equity "
-                f"{equity} below {limits.equity_threshold}"
-            ),
-            evidence={
-                **evidence,
-                "switch": KillSwitch.PDT.value,
-                "session": session,
-                "opened_at": opened.opened_at,
-                "day_trades_in_window": len(trades),
-                "max_day_trades": limits.max_day_trades,
-                "window_sessions": list(self._pdt.window()),
-                "day_trades": [
-                    {"symbol": t.symbol, "session": t.session, "closed_at": t.closed_at}
-                    for t in trades
-                ],
-                "equity": equity,
-                "equity_threshold": limits.equity_threshold,
-            },
-        )

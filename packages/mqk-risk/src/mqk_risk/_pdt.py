@@ -12,13 +12,16 @@ count larger, never smaller).
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from mqk_risk._limits import PdtLimits, PdtMode
 from mqk_risk._reduce import closes_position, opens_position
 from mqk_risk._state import DayTrade, OpenedPosition
+from mqk_risk._switches import DEFAULT_ACTIONS, KillSwitch
+from mqk_schemas import Decision
 
 __all__ = ["PdtBook"]
 
@@ -114,3 +117,51 @@ class PdtBook:
         self._sessions.extend(sorted(set(sessions)))
         self._opened = {item.symbol: item for item in opened}
         self._trades = sorted(trades, key=lambda trade: (trade.session, trade.closed_at))
+
+    def refusal(
+        self,
+        symbol: str,
+        session: date,
+        equity: Callable[[], Decimal],
+        evidence: dict[str, Any],
+    ) -> Decision | None:
+        """The KILL_SWITCH_PDT REJECT of an order closing ``symbol`` in ``session``, or None.
+
+        Refused when it completes a day trade (the position was opened this session), the
+        window already holds ``max_day_trades`` and the engine's ``equity()`` is below the
+        threshold. ``equity`` is only read when the first two hold.
+        """
+        opened = self.pending_open(symbol, session)
+        if opened is None:
+            return None
+        limits = self._limits
+        trades = self.trades_in_window()
+        if len(trades) < limits.max_day_trades:
+            return None
+        value = equity()
+        if value >= limits.equity_threshold:
+            return None
+        return Decision(
+            action=DEFAULT_ACTIONS[KillSwitch.PDT],
+            reason_code=KillSwitch.PDT.reason_code,
+            message=(
+                f"closing {symbol} opened this session would be day trade {len(trades) + 1} "
+                f"within {limits.window_sessions} sessions with equity {value} below "
+                f"{limits.equity_threshold}"
+            ),
+            evidence={
+                **evidence,
+                "switch": KillSwitch.PDT.value,
+                "session": session,
+                "opened_at": opened.opened_at,
+                "day_trades_in_window": len(trades),
+                "max_day_trades": limits.max_day_trades,
+                "window_sessions": list(self.window()),
+                "day_trades": [
+                    {"symbol": t.symbol, "session": t.session, "closed_at": t.closed_at}
+                    for t in trades
+                ],
+                "equity": value,
+                "equity_threshold": limits.equity_threshold,
+            },
+        )
