@@ -121,7 +121,7 @@ def invariant_no_risk_increasing_order_passes_while_halted(
     decision = engine.check(kit.intent(side, qty), kit.ctx(portfolio))
     after = position + (qty if side == "BUY" else -qty)
     reduces = position != 0 and abs(after) < abs(position) and after * position >= 0
-    assert decision.allowed is (reduces or (after == 0 and position != 0))
+    assert decision.allowed is reduces
 
 
 def unit_snapshot_restores_switches_pdt_and_thresholds_exactly(kit: Any) -> None:
