@@ -8,9 +8,13 @@ back to the gateway's OMS, which forwards new fills to ``on_fill`` (the ledger).
 
 Dependencies are small Protocols defined here (:class:`PositionView`, :class:`IntegrityView`,
 :class:`RiskCheck`, :class:`AllocationCheck`), so the ledger, risk engine, isolation and
-integrity gate plug in structurally or through a thin adapter.
+integrity gate plug in structurally or through a thin adapter (:class:`RiskEngineCheck` for
+:class:`mqk_risk.RiskEngine`, :class:`AllocationGuardCheck` for
+:class:`mqk_isolation.AllocationGuard`; the :class:`mqk_portfolio.EngineLedger` is a
+:class:`PositionView` as it is).
 """
 
+from mqk_execution._adapters import AllocationGuardCheck, RiskEngineCheck
 from mqk_execution._arming import NOT_ARMED, ArmAuthority, ArmToken, ArmVerifier
 from mqk_execution._broker import (
     Bracket,
@@ -59,6 +63,7 @@ __all__ = [
     "LEGAL_TRANSITIONS",
     "NOT_ARMED",
     "AllocationCheck",
+    "AllocationGuardCheck",
     "AmbiguityPolicy",
     "ArmAuthority",
     "ArmToken",
@@ -93,6 +98,7 @@ __all__ = [
     "PositionView",
     "PreTradeContext",
     "RiskCheck",
+    "RiskEngineCheck",
     "SimBroker",
     "SubmitResult",
     "UnknownOrderError",

@@ -25,19 +25,20 @@ empty tuple; :attr:`SimBroker.has_resting` tells a backtest loop when bars may b
 
 from __future__ import annotations
 
-import random
 from collections.abc import Mapping
 from datetime import datetime
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 
+from mqk_execution._brackets import bracket_problem, stop_comes_first, trailed_stop
 from mqk_execution._broker import Bracket, BrokerCapability, BrokerListener, BrokerUpdate
-from mqk_execution._fillmodel import CENT, CostModel, base_price, round_to_tick
+from mqk_execution._fillmodel import CENT, CostModel, base_price
+from mqk_execution._partials import PartialFills
 from mqk_execution._protocols import BarLike, Clock
-from mqk_execution._settings import AmbiguityPolicy, ExecutionSettings
+from mqk_execution._settings import ExecutionSettings
+from mqk_execution._simaccount import SimAccount
 from mqk_execution._simorder import Leg, SimGroup, SimOrder
 from mqk_execution.errors import BrokerAccessError, UnknownOrderError
 from mqk_schemas import (
-    Account,
     BrokerSnapshot,
     Fill,
     Instrument,
@@ -45,8 +46,6 @@ from mqk_schemas import (
     OrderIntent,
     OrderStatus,
     OrderType,
-    Position,
-    Side,
     TimeInForce,
 )
 
@@ -58,36 +57,8 @@ _NO_FILLS: tuple[Fill, ...] = ()
 _DRAW_SCALE = 1_000_000
 
 
-def _quantity_step(quantity: Decimal) -> Decimal:
-    exponent = quantity.normalize().as_tuple().exponent
-    assert isinstance(exponent, int)  # finite Decimals only (schemas refuse NaN/inf)
-    return _ONE.scaleb(min(0, exponent))
-
-
 def _exits_first(order: SimOrder) -> bool:
     return not order.is_exit_leg
-
-
-def _bracket_problem(intent: OrderIntent, bracket: Bracket) -> str | None:
-    entry_price = intent.limit_price or intent.stop_price
-    if bracket.stop_price <= 0:
-        return "stop_price must be > 0"
-    if bracket.trail_amount is not None and bracket.trail_amount <= 0:
-        return "trail_amount must be > 0"
-    if bracket.target_price is not None and bracket.target_price <= 0:
-        return "target_price must be > 0"
-    sign = intent.side.sign
-    if bracket.target_price is not None and (bracket.target_price - bracket.stop_price) * sign <= 0:
-        return "the target must be on the profit side of the stop"
-    if entry_price is not None and (entry_price - bracket.stop_price) * sign <= 0:
-        return "the stop must be on the loss side of the entry price"
-    if (
-        entry_price is not None
-        and bracket.target_price is not None
-        and (bracket.target_price - entry_price) * sign <= 0
-    ):
-        return "the target must be on the profit side of the entry price"
-    return None
 
 
 class SimBroker:
@@ -111,11 +82,9 @@ class SimBroker:
     ) -> None:
         self._settings = settings
         self._costs = CostModel.from_settings(settings)
-        self._rng = random.Random(settings.seed)
+        self._partials = PartialFills(settings.partial_fills, settings.seed)
         self._clock = clock
-        self._account_id = account_id
-        self._currency = currency
-        self._cash = starting_cash
+        self._account = SimAccount(account_id, starting_cash, currency)
         self._ticks = {s: i.tick_size for s, i in (instruments or {}).items()}
         self._default_tick = default_tick
         self._capability: BrokerCapability | None = None
@@ -124,7 +93,6 @@ class SimBroker:
         self._books: dict[str, list[SimOrder]] = {}
         self._counts: dict[str, int] = {}
         self._last_bar: dict[str, BarLike] = {}
-        self._positions: dict[str, tuple[Decimal, Decimal]] = {}
         self._fills: list[Fill] = []
         self._seq = 0
         self._ambiguous_bars = 0
@@ -154,7 +122,7 @@ class SimBroker:
 
     def position(self, symbol: str) -> Decimal:
         """The account's signed position in ``symbol`` as the broker sees it."""
-        return self._positions.get(symbol, (_ZERO, _ZERO))[0]
+        return self._account.position(symbol)
 
     # -- BrokerAdapter ----------------------------------------------------------------------
 
@@ -179,7 +147,7 @@ class SimBroker:
         order = self._new_order(intent, replaces=None)
         problem = "SHADOW_INTENT" if intent.shadow else None
         if problem is None and bracket is not None:
-            if _bracket_problem(intent, bracket) is not None:
+            if bracket_problem(intent, bracket) is not None:
                 problem = "BRACKET_INVALID"
             else:
                 order.group = SimGroup(
@@ -273,21 +241,8 @@ class SimBroker:
     def snapshot(self) -> BrokerSnapshot:
         """Orders (every one, oldest first), fills, positions and account, stamped by the clock."""
         orders = tuple(o.last for o in self._orders.values() if o.last is not None)
-        positions = tuple(
-            Position(symbol=symbol, quantity=qty, average_price=avg)
-            for symbol, (qty, avg) in sorted(self._positions.items())
-        )
-        equity = self._cash
-        for symbol, (qty, avg) in self._positions.items():
-            bar = self._last_bar.get(symbol)
-            equity += qty * (bar.close if bar is not None else avg)
-        account = Account(
-            account_id=self._account_id,
-            currency=self._currency,
-            cash=self._cash,
-            equity=equity,
-            buying_power=max(self._cash, _ZERO),
-        )
+        marks = {symbol: bar.close for symbol, bar in self._last_bar.items()}
+        account, positions = self._account.report(marks)
         return BrokerSnapshot(
             captured_at=self._clock(),
             account=account,
@@ -389,19 +344,12 @@ class SimBroker:
     def _resolve_ambiguity(self, stop: SimOrder, target: SimOrder, bar: BarLike) -> SimOrder:
         assert stop.stop_price is not None
         assert target.limit_price is not None
-        opened = bar.open
-        if (opened - stop.stop_price) * stop.side.sign >= 0:
-            return stop  # the open already reached the stop: it came first
-        if (target.limit_price - opened) * target.side.sign >= 0:
-            return target  # the open already reached the target: it came first
-        self._ambiguous_bars += 1
         policy = self._settings.ambiguity_policy
-        if policy is AmbiguityPolicy.OPTIMISTIC:
-            return target
-        if policy is AmbiguityPolicy.OPEN_PROXIMITY:
-            to_target = abs(target.limit_price - opened)
-            return target if to_target < abs(opened - stop.stop_price) else stop
-        return stop
+        stop_first, ambiguous = stop_comes_first(
+            policy, stop.side, stop.stop_price, target.limit_price, bar.open
+        )
+        self._ambiguous_bars += ambiguous
+        return stop if stop_first else target
 
     def _base(self, order: SimOrder, open_: Decimal, high: Decimal, low: Decimal) -> Decimal | None:
         return base_price(
@@ -424,14 +372,14 @@ class SimBroker:
         quantity = order.remaining
         capped = False
         if order.reduce_only:
-            closable = self._closable(order.symbol, order.side)
+            closable = self._account.closable(order.symbol, order.side)
             if closable == 0:
                 self._close(order, OrderStatus.CANCELED, "REDUCE_ONLY_NOTHING_TO_CLOSE")
                 return
             if closable < quantity:
                 quantity, capped = closable, True
         if not order.is_exit_leg:
-            quantity = self._partial(quantity)
+            quantity = self._partials.quantity(quantity)
         limit = order.limit_price if order.order_type is OrderType.LIMIT else None
         price = self._costs.fill_price(
             base, order.side, limit, self._tick(order.symbol), bar.open, bar.high, bar.low
@@ -439,19 +387,6 @@ class SimBroker:
         self._fill(order, quantity, price, bar, count, fills)
         if capped and not order.status.is_terminal:
             self._close(order, OrderStatus.CANCELED, "REDUCE_ONLY_CAPPED")
-
-    def _partial(self, remaining: Decimal) -> Decimal:
-        partial = self._settings.partial_fills
-        if not partial.enabled or partial.probability == 0:
-            return remaining
-        draw = Decimal(self._rng.randrange(_DRAW_SCALE)) / _DRAW_SCALE
-        if draw >= partial.probability:
-            return remaining
-        u = Decimal(self._rng.randrange(_DRAW_SCALE)) / _DRAW_SCALE
-        fraction = partial.fill_fraction_min + (_ONE - partial.fill_fraction_min) * u
-        step = _quantity_step(remaining)
-        quantity = (remaining * fraction / step).to_integral_value(rounding=ROUND_DOWN) * step
-        return quantity if _ZERO < quantity < remaining else remaining
 
     def _fill(
         self,
@@ -487,7 +422,7 @@ class SimBroker:
         )
         self._fills.append(fill)
         fills.append(fill)
-        self._book_position(order.symbol, quantity * order.side.sign, price, fee)
+        self._account.book(order.symbol, quantity * order.side.sign, price, fee)
         if order.status.is_terminal:
             self._unrest(order)
         self._notify(order, fill=fill)
@@ -525,14 +460,8 @@ class SimBroker:
         trail, current = group.trail_amount, stop.stop_price
         if group.closed or stop.status.is_terminal or trail is None or current is None:
             return
-        tick = self._tick(stop.symbol)
-        if stop.side is Side.SELL:
-            candidate = round_to_tick(bar.close - trail, tick, Side.SELL)
-            tighter = candidate > current
-        else:
-            candidate = round_to_tick(bar.close + trail, tick, Side.BUY)
-            tighter = candidate < current
-        if tighter:
+        candidate = trailed_stop(stop.side, current, bar.close, trail, self._tick(stop.symbol))
+        if candidate is not None:
             eligible = max(stop.eligible_from, count + 1)
             new = self._new_leg(
                 group, Leg.STOP, stop.remaining, candidate, eligible, bar.ts_close_utc, stop
@@ -549,36 +478,10 @@ class SimBroker:
         ts: datetime,
         replaces: SimOrder | None = None,
     ) -> SimOrder:
-        entry = group.entry
-        if leg is Leg.STOP:
-            suffix = f"S{group.stop_generation}"
-            group.stop_generation += 1
-        else:
-            suffix = f"T{group.target_generation}"
-            group.target_generation += 1
         self._seq += 1
-        order = SimOrder(
-            seq=self._seq,
-            coid=f"{entry.coid}-{suffix}",
-            engine_id=entry.engine_id,
-            symbol=entry.symbol,
-            side=Side.SELL if entry.side is Side.BUY else Side.BUY,
-            quantity=quantity,
-            order_type=OrderType.STOP if leg is Leg.STOP else OrderType.LIMIT,
-            limit_price=price if leg is Leg.TARGET else None,
-            stop_price=price if leg is Leg.STOP else None,
-            tif=TimeInForce.GTC,
-            reduce_only=True,
-            broker_order_id=f"SIM-{self._seq:08d}",
-            replaces=replaces.coid if replaces is not None else None,
-            created_at=ts,
-            updated_at=ts,
-            eligible_from=eligible_from,
-            group=group,
-            leg=leg,
-        )
+        order = SimOrder.exit_leg(self._seq, group, leg, quantity, price, ts, replaces)
+        order.eligible_from = eligible_from
         if replaces is None:
-            self._orders[order.coid] = order
             self._rest(order)
             self._notify(order)
         return order
@@ -602,24 +505,7 @@ class SimBroker:
 
     def _new_order(self, intent: OrderIntent, *, replaces: str | None) -> SimOrder:
         self._seq += 1
-        now = self._clock()
-        return SimOrder(
-            seq=self._seq,
-            coid=intent.client_order_id,
-            engine_id=intent.engine_id,
-            symbol=intent.symbol,
-            side=intent.side,
-            quantity=intent.quantity,
-            order_type=intent.order_type,
-            limit_price=intent.limit_price,
-            stop_price=intent.stop_price,
-            tif=intent.time_in_force,
-            reduce_only=intent.reduce_only,
-            broker_order_id=f"SIM-{self._seq:08d}",
-            replaces=replaces,
-            created_at=now,
-            updated_at=now,
-        )
+        return SimOrder.from_intent(self._seq, intent, self._clock(), replaces)
 
     def _reject(self, order: SimOrder, reason: str) -> Order:
         order.status = OrderStatus.REJECTED
@@ -656,23 +542,6 @@ class SimBroker:
                     order=order.last, fill=fill, reason=reason, protective=order.is_exit_leg
                 )
             )
-
-    def _book_position(self, symbol: str, signed: Decimal, price: Decimal, fee: Decimal) -> None:
-        self._cash -= signed * price + fee
-        quantity, average = self._positions.get(symbol, (_ZERO, _ZERO))
-        new_quantity = quantity + signed
-        if new_quantity == 0:
-            self._positions.pop(symbol, None)
-            return
-        if quantity == 0 or (quantity > 0) == (signed > 0):
-            average = (abs(quantity) * average + abs(signed) * price) / abs(new_quantity)
-        elif (quantity > 0) != (new_quantity > 0):
-            average = price
-        self._positions[symbol] = (new_quantity, average)
-
-    def _closable(self, symbol: str, side: Side) -> Decimal:
-        quantity = self._positions.get(symbol, (_ZERO, _ZERO))[0]
-        return max(quantity, _ZERO) if side is Side.SELL else max(-quantity, _ZERO)
 
     def _tick(self, symbol: str) -> Decimal:
         return self._ticks.get(symbol, self._default_tick)

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 
-from mqk_schemas import Order, OrderStatus, OrderType, Side, TimeInForce
+from mqk_schemas import Order, OrderIntent, OrderStatus, OrderType, Side, TimeInForce
 
 __all__ = ["Leg", "SimGroup", "SimOrder"]
 
@@ -56,6 +56,71 @@ class SimOrder:
     group: SimGroup | None = None
     leg: Leg | None = None
     last: Order | None = None
+
+    @classmethod
+    def from_intent(
+        cls, seq: int, intent: OrderIntent, now: datetime, replaces: str | None
+    ) -> SimOrder:
+        """A new order as the broker accepts it from an intent."""
+        return cls(
+            seq=seq,
+            coid=intent.client_order_id,
+            engine_id=intent.engine_id,
+            symbol=intent.symbol,
+            side=intent.side,
+            quantity=intent.quantity,
+            order_type=intent.order_type,
+            limit_price=intent.limit_price,
+            stop_price=intent.stop_price,
+            tif=intent.time_in_force,
+            reduce_only=intent.reduce_only,
+            broker_order_id=f"SIM-{seq:08d}",
+            replaces=replaces,
+            created_at=now,
+            updated_at=now,
+        )
+
+    @classmethod
+    def exit_leg(
+        cls,
+        seq: int,
+        group: SimGroup,
+        leg: Leg,
+        quantity: Decimal,
+        price: Decimal,
+        now: datetime,
+        replaces: SimOrder | None,
+    ) -> SimOrder:
+        """A bracket's stop (STOP) or target (LIMIT) leg: opposite side, reduce-only, GTC.
+
+        Its id is the entry's id plus ``-S<n>`` / ``-T<n>`` (n counts that leg's versions).
+        """
+        entry = group.entry
+        if leg is Leg.STOP:
+            suffix = f"S{group.stop_generation}"
+            group.stop_generation += 1
+        else:
+            suffix = f"T{group.target_generation}"
+            group.target_generation += 1
+        return cls(
+            seq=seq,
+            coid=f"{entry.coid}-{suffix}",
+            engine_id=entry.engine_id,
+            symbol=entry.symbol,
+            side=Side.SELL if entry.side is Side.BUY else Side.BUY,
+            quantity=quantity,
+            order_type=OrderType.STOP if leg is Leg.STOP else OrderType.LIMIT,
+            limit_price=price if leg is Leg.TARGET else None,
+            stop_price=price if leg is Leg.STOP else None,
+            tif=TimeInForce.GTC,
+            reduce_only=True,
+            broker_order_id=f"SIM-{seq:08d}",
+            replaces=replaces.coid if replaces is not None else None,
+            created_at=now,
+            updated_at=now,
+            group=group,
+            leg=leg,
+        )
 
     @property
     def remaining(self) -> Decimal:
