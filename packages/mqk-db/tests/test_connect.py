@@ -6,7 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from mqk_db import DbInputError, database_url, make_engine, normalise_url, redact_url
+from mqk_db import (
+    DatabaseUnavailableError,
+    DbInputError,
+    current_revision,
+    database_url,
+    make_engine,
+    normalise_url,
+    redact_url,
+)
 
 
 def unit_default_is_a_sqlite_file_under_dot_mqk(tmp_path: Path) -> None:
@@ -36,3 +44,21 @@ def unit_sqlite_engine_creates_the_directory_and_enforces_foreign_keys(tmp_path:
     finally:
         engine.dispose()
     assert (tmp_path / "nested" / "dir").is_dir()
+
+
+def fault_unopenable_sqlite_path_is_reported_as_unavailable() -> None:
+    with pytest.raises(DatabaseUnavailableError) as refused:
+        make_engine("sqlite:////dev/null/x/mqk.db")
+    assert refused.value.reason_code == "DB_UNAVAILABLE"
+
+
+def fault_unreachable_postgres_is_reported_with_a_redacted_url(pg_url: str) -> None:
+    missing = pg_url.rsplit("/", 1)[0] + "/mqk_no_such_database"
+    engine = make_engine(missing.replace("postgres@", "postgres:hunter2@"))
+    try:
+        with pytest.raises(DatabaseUnavailableError) as refused:
+            current_revision(engine)
+    finally:
+        engine.dispose()
+    assert "mqk_no_such_database" in refused.value.message
+    assert "hunter2" not in refused.value.message

@@ -4,8 +4,11 @@ The database is SQLite by default (``./.mqk/mqk.db``) and PostgreSQL in producti
 migration set, shipped in this package, serves both. The rules that keep trading safe (legal
 run transitions, at most one active LIVE run per engine, append-only audit, the outbox state
 machine) are enforced by the database itself, and again by the typed API here. Every function
-takes the time it needs as an argument; none reads the clock.
+takes the time it needs as an argument; none reads the clock. ``Engine`` is SQLAlchemy's
+engine type, re-exported so callers can annotate what :func:`make_engine` returns.
 """
+
+from sqlalchemy import Engine
 
 from mqk_db._audit import append_audit_event, audit_events, verify_run_audit
 from mqk_db._connect import (
@@ -76,6 +79,7 @@ from mqk_db._records import (
     RunSpec,
 )
 from mqk_db.errors import (
+    DatabaseUnavailableError,
     DbError,
     DbInputError,
     IllegalTransition,
@@ -103,8 +107,10 @@ __all__ = [
     "AuditEventRow",
     "Base",
     "BrokerInboxRow",
+    "DatabaseUnavailableError",
     "DbError",
     "DbInputError",
+    "Engine",
     "IllegalTransition",
     "InboxMessage",
     "LiveRunAlreadyActive",

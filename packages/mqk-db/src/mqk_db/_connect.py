@@ -11,7 +11,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from mqk_db.errors import DbInputError
+from mqk_db.errors import DatabaseUnavailableError, DbInputError
 
 __all__ = [
     "DATABASE_URL_ENV",
@@ -83,7 +83,14 @@ def _parse(url: str) -> URL:
 def _sqlite_engine(url: URL, **kwargs: Any) -> Engine:
     database = url.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseUnavailableError(
+                f"database {url.render_as_string(hide_password=True)} is unavailable: cannot "
+                f"create directory {Path(database).parent} ({exc.strerror or exc})",
+                {"database": url.render_as_string(hide_password=True)},
+            ) from None
     engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
 
     @event.listens_for(engine, "connect")

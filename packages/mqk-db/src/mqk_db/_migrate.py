@@ -13,10 +13,11 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, MetaData, inspect, select
+from sqlalchemy.exc import SQLAlchemyError
 
-from mqk_db._connect import make_engine, normalise_url
+from mqk_db._connect import make_engine, normalise_url, redact_url
 from mqk_db._models import Base, RunRow
-from mqk_db.errors import MigrationRefusedError
+from mqk_db.errors import DatabaseUnavailableError, MigrationRefusedError
 
 __all__ = [
     "MigrationReport",
@@ -63,9 +64,22 @@ def head_revision() -> str:
 
 
 def current_revision(engine: Engine) -> str | None:
-    """The revision the database is at (None for an empty database)."""
-    with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+    """The revision the database is at (None for an empty database).
+
+    Raises :class:`DatabaseUnavailableError` when the database cannot be opened.
+    """
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    except SQLAlchemyError as exc:
+        raise _unavailable(engine.url.render_as_string(hide_password=False), exc) from exc
+
+
+def _unavailable(url: str, exc: SQLAlchemyError) -> DatabaseUnavailableError:
+    detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    return DatabaseUnavailableError(
+        f"database {redact_url(url)} is unavailable: {detail}", {"database": redact_url(url)}
+    )
 
 
 def active_live_run_ids(engine: Engine) -> list[uuid.UUID]:
@@ -96,7 +110,10 @@ def migrate(url: str, *, allow_with_live_runs: bool = False) -> MigrationReport:
             raise MigrationRefusedError(active)
     finally:
         engine.dispose()
-    command.upgrade(alembic_config(url), "head")
+    try:
+        command.upgrade(alembic_config(url), "head")
+    except SQLAlchemyError as exc:
+        raise _unavailable(url, exc) from exc
     engine = make_engine(url)
     try:
         return MigrationReport(before=before, after=current_revision(engine))

@@ -5,6 +5,7 @@
     DbError                             base of every error raised here
     ├── DbInputError                    bad input (URL, run spec, reason, ...); nothing written
     ├── RunNotFound                     no run with that id
+    ├── DatabaseUnavailableError        the database cannot be opened or migrated
     ├── SafetyRefusalError              a safety rule refused the request; nothing written
     │   ├── IllegalTransition           the run's state does not allow the transition
     │   ├── LiveRunAlreadyActive        another LIVE run of the engine is ARMED or RUNNING
@@ -25,6 +26,7 @@ from typing import Any
 from mqk_schemas import Decision
 
 __all__ = [
+    "DatabaseUnavailableError",
     "DbError",
     "DbInputError",
     "IllegalTransition",
@@ -63,6 +65,12 @@ class RunNotFound(DbError, LookupError):  # noqa: N818 - name fixed by the issue
     def __init__(self, run_id: uuid.UUID) -> None:
         super().__init__(f"run {run_id} does not exist", {"run_id": str(run_id)})
         self.run_id = run_id
+
+
+class DatabaseUnavailableError(DbError):
+    """The database could not be reached, opened or migrated (the URL is shown redacted)."""
+
+    reason_code = "DB_UNAVAILABLE"
 
 
 class SafetyRefusalError(DbError):
