@@ -28,6 +28,7 @@ __all__ = ["SessionGrid", "calendar_names", "ts_to_us", "us_to_ts"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US_PER_DAY = 86_400_000_000
+_US_PER_YEAR = 366 * _US_PER_DAY
 _MARGIN_YEARS = 1
 """Sessions of neighbouring years are loaded too: a session's label year and the UTC year of
 its close can differ (a 24/7 session of 31 December closes on 1 January)."""
@@ -138,20 +139,21 @@ class SessionGrid:
 
     def first_closes(self, start_us: int, count: int) -> I64Array:
         """The first ``count`` grid close times at or after ``start_us``."""
-        span = 366 * _US_PER_DAY
-        while True:
-            self.ensure(start_us, start_us + span)
+        self.ensure(start_us, start_us)
+        for _ in range(8):
             first = int(np.searchsorted(self._closes, start_us, side="left"))
             # only points before the covered end are final: later years are not loaded yet
-            limit = int(np.searchsorted(self._closes, self._covered[1], side="right"))
+            covered_end = self._covered[1]
+            limit = int(np.searchsorted(self._closes, covered_end, side="right"))
             if limit - first >= count:
                 return self._closes[first : first + count].copy()
-            if span > 1_000 * 366 * _US_PER_DAY:
-                raise CalendarError(
-                    f"calendar {self.calendar!r} has fewer than {count} {self.timeframe} bars"
-                    " in 1000 years"
-                )
-            span *= 2
+            per_year = max(limit - first, 1) * _US_PER_YEAR / max(covered_end - start_us, 1)
+            years = min(int(count / per_year) + 2, _MAX_YEAR - _year_of(start_us))
+            self.ensure(start_us, start_us + years * _US_PER_YEAR)
+        raise CalendarError(
+            f"calendar {self.calendar!r} has fewer than {count} {self.timeframe} bars"
+            f" before {_MAX_YEAR - _MARGIN_YEARS}"
+        )
 
     def _load(self, first_year: int, last_year: int) -> None:
         if first_year < _MIN_YEAR or last_year > _MAX_YEAR:

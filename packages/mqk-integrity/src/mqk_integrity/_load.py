@@ -159,9 +159,11 @@ def _timestamps(raw: pl.DataFrame, checks: list[_Check]) -> pl.Series:
         .set(~ok, None)
         .str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%z", time_unit="us", time_zone="UTC", strict=False)
     )
+    col = "ts_close_utc"
+    if ok.all() and not parsed.has_nulls():
+        return parsed.alias(col)  # the usual case: no classification of failures needed
     naive = ~ok & norm.str.contains(_TS_NAIVE).fill_null(False)
     bad = ~empty & ~naive & parsed.is_null()
-    col = "ts_close_utc"
     checks.append(_Check(col, "EMPTY_CELL", empty, lambda i: "the close time is empty"))
     checks.append(
         _Check(
@@ -190,6 +192,8 @@ def _decimals(raw: pl.DataFrame, name: str, checks: list[_Check]) -> pl.Series:
     norm = text.str.strip_chars()
     empty = norm.is_null() | (norm == "")
     ok = norm.str.contains(_NUMBER_OK).fill_null(False)
+    if ok.all():  # the usual case: no classification of failures needed
+        return norm.cast(_DEC, strict=False).alias(name)
     non_finite = norm.str.to_lowercase().str.contains(_NON_FINITE).fill_null(False)
     plain = ~ok & norm.str.contains(_NUMBER_PLAIN).fill_null(False)
     too_large = plain & norm.str.contains(_TOO_LARGE).fill_null(False)

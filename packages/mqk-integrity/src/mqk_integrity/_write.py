@@ -22,9 +22,10 @@ _NUMBERS = ("open", "high", "low", "close", "volume")
 def write_bars(frame: BarFrame, path: str | Path, fmt: str | None = None) -> Path:
     """Write ``frame`` to ``path`` (format from ``fmt`` or the suffix); returns the path.
 
-    CSV holds plain decimals without trailing zeros and ``...Z`` UTC times; Parquet holds
-    Decimal(38, 8) prices and microsecond UTC datetimes. Output is byte-identical for equal
-    frames. Incomplete bars are refused: a file holds closed bars only.
+    CSV holds plain decimals without trailing zeros (a Decimal(38, 8) column always renders
+    with a decimal point, so stripping zeros then the point is exact) and ``...Z`` UTC times;
+    Parquet holds Decimal(38, 8) prices and microsecond UTC datetimes. Output is
+    byte-identical for equal frames. Incomplete bars are refused: files hold closed bars only.
     """
     target = Path(path)
     kind = detect_format(target, fmt)
@@ -42,10 +43,7 @@ def write_bars(frame: BarFrame, path: str | Path, fmt: str | None = None) -> Pat
         text = body.with_columns(
             pl.col("ts_close_utc").dt.strftime("%Y-%m-%dT%H:%M:%S%.fZ"),
             *(
-                pl.col(name)
-                .cast(pl.String)
-                .str.replace(r"(\.[0-9]*?)0+$", "$1")
-                .str.replace(r"\.$", "")
+                pl.col(name).cast(pl.String).str.strip_chars_end("0").str.strip_chars_end(".")
                 for name in _NUMBERS
             ),
         )

@@ -148,9 +148,11 @@ def _cents(values: F64) -> npt.NDArray[np.int64]:
 
 
 def _price_column(name: str, cents: npt.NDArray[np.int64]) -> pl.Series:
-    whole = pl.Series(cents // 100).cast(pl.String)
-    frac = pl.Series(cents % 100).cast(pl.String).str.zfill(2)
-    return (whole + "." + frac).cast(BAR_FRAME_SCHEMA["open"]).alias(name)
+    """Exact prices from integer cents (integer times the exact decimal 0.01)."""
+    cent = pl.Series([Decimal("0.01")], dtype=pl.Decimal(38, 2))
+    return (
+        (pl.Series(cents).cast(pl.Decimal(38, 0)) * cent).cast(BAR_FRAME_SCHEMA["open"]).alias(name)
+    )
 
 
 def _one_symbol(
