@@ -21,6 +21,7 @@ from mqk_strategy import (
     targets_bar_by_bar,
 )
 from mqk_strategy.builtins import ATR_TREND_SWING, SMA_CROSS, ZSCORE_MEAN_REVERSION
+from mqk_strategy.builtins._moments import WindowMoments, exact_sign_test
 
 DAY_US = 86_400_000_000
 
@@ -214,3 +215,33 @@ def unit_a_series_shorter_than_the_lookback_is_all_warm_up(
     series = run_vectorised(spec, params, make_arrays([100, 101]))
     assert series.active.tolist() == [False, False]
     assert series.quantity.tolist() == [0, 0]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    data=st.data(),
+    n=st.integers(min_value=2, max_value=12),
+    threshold=st.sampled_from([(5, 4), (2, 1), (1, 0), (10_001, 10_000), (13, 9)]),
+)
+def invariant_exact_sign_test_equals_integer_arithmetic(
+    data: st.DataObject, n: int, threshold: tuple[int, int]
+) -> None:
+    # Prices near the top of the range with tiny moves and flat stretches: the float
+    # estimate is useless there, so every answer must come from the exact paths.
+    base = data.draw(st.sampled_from([1, 10**8, MAX_FIXED_PRICE - 100]))
+    moves = data.draw(st.lists(st.integers(-3, 3), min_size=n, max_size=40))
+    close = np.array(
+        [min(max(1, base + sum(moves[: i + 1])), MAX_FIXED_PRICE) for i in range(len(moves))],
+        dtype=np.int64,
+    )
+    p2, q2 = threshold
+    k, m = p2 + q2, p2 * n
+    active = np.arange(len(close)) >= n - 1
+    signs = exact_sign_test(WindowMoments.of(close, n), active, k, m)
+    for i in np.flatnonzero(active).tolist():
+        window = close[i - n + 1 : i + 1].tolist()
+        x = window[-1]
+        t = sum(window) - n * x
+        r = sum((v - x) ** 2 for v in window)
+        value = t * t * k - m * r
+        assert signs[i] == (value > 0) - (value < 0)

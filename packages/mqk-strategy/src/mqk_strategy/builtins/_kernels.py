@@ -9,26 +9,29 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["ceil_mul_div", "latch", "rolling_max", "rolling_sum"]
+__all__ = ["ceil_mul_div", "latch", "rolling_max", "rolling_min", "rolling_sum", "rolling_sum_u64"]
+
+
+def rolling_sum_u64(values: NDArray[np.uint64], width: int) -> NDArray[np.uint64]:
+    """Sum of ``values[t - width + 1 : t + 1]`` at each ``t >= width - 1`` (0 before).
+
+    Exact in O(n) whenever every window sum is below 2**64: prefix sums are taken modulo
+    2**64 (unsigned wrap-around is well defined), and the difference of two prefix sums is
+    the window sum modulo 2**64 — the window sum itself, even after the prefix has wrapped.
+    """
+    n = len(values)
+    out = np.zeros(n, dtype=np.uint64)
+    if n < width:
+        return out
+    prefix = np.cumsum(values, dtype=np.uint64)
+    out[width - 1 :] = prefix[width - 1 :]
+    out[width:] -= prefix[: n - width]
+    return out
 
 
 def rolling_sum(values: NDArray[np.int64], width: int) -> NDArray[np.int64]:
-    """Sum of ``values[t - width + 1 : t + 1]`` at each ``t >= width - 1`` (0 before).
-
-    Exact in O(n): prefix sums are taken modulo 2**64 (unsigned wrap-around is well defined),
-    and the difference of two prefix sums is the true window sum modulo 2**64. Because every
-    window sum lies in [0, 2**63), reinterpreting that difference as int64 gives it exactly,
-    even when the running prefix sum itself has wrapped.
-    """
-    n = len(values)
-    out = np.zeros(n, dtype=np.int64)
-    if n < width:
-        return out
-    prefix = np.cumsum(values.view(np.uint64), dtype=np.uint64)
-    diff = prefix[width - 1 :].copy()
-    diff[1:] -= prefix[: n - width]
-    out[width - 1 :] = diff.view(np.int64)
-    return out
+    """Exact window sums of non-negative int64 values whose window sums stay below 2**63."""
+    return rolling_sum_u64(values.view(np.uint64), width).view(np.int64)
 
 
 def rolling_max(values: NDArray[np.int64], width: int) -> NDArray[np.int64]:
@@ -49,6 +52,12 @@ def rolling_max(values: NDArray[np.int64], width: int) -> NDArray[np.int64]:
     prefix = np.maximum.accumulate(blocks, axis=1).ravel()
     suffix = np.maximum.accumulate(blocks[:, ::-1], axis=1)[:, ::-1].ravel()
     out[width - 1 :] = np.maximum(suffix[: n - width + 1], prefix[width - 1 : n])
+    return out
+
+
+def rolling_min(values: NDArray[np.int64], width: int) -> NDArray[np.int64]:
+    """Min of ``values[t - width + 1 : t + 1]`` at each ``t >= width - 1`` (0 before)."""
+    out: NDArray[np.int64] = -rolling_max(-values, width)
     return out
 
 

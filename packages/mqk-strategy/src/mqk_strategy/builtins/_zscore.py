@@ -16,8 +16,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
-from numpy.typing import NDArray
 from pydantic import Field, model_validator
 
 from mqk_strategy._arrays import BarArrays, TargetSeries
@@ -26,12 +24,10 @@ from mqk_strategy._output import StrategyOutput
 from mqk_strategy._params import Quantity, StrategyParams, Threshold, decimal_ratio
 from mqk_strategy._window import BarView, BarWindow
 from mqk_strategy.builtins._common import OutputCache
-from mqk_strategy.builtins._kernels import latch, rolling_sum
+from mqk_strategy.builtins._kernels import latch
+from mqk_strategy.builtins._moments import WindowMoments, exact_sign_test
 
 __all__ = ["ZScoreMeanReversion", "ZScoreParams"]
-
-_CHUNK_CELLS = 1 << 22
-_UNIT_ROUNDOFF = 2.0**-53
 
 
 class ZScoreParams(StrategyParams):
@@ -102,24 +98,21 @@ class ZScoreMeanReversion:
         return self._outputs.get(bar.symbol, self._qty * state if state else Decimal(0))
 
     def targets_vectorised(self, bars: BarArrays) -> TargetSeries:
-        """The same targets for every bar at once.
+        """The same targets for every bar at once, in O(bars).
 
-        ``T`` is exact int64 (window sums never overflow). ``R`` does not fit int64, so the
-        sign test is first evaluated in float64: each side is a sum/product of non-negative
-        terms with relative error below ``(n + 8) * 2**-53``, so a float difference larger than
-        ``8 * (n + 16) * 2**-53`` times the larger side has the exact sign. Bars inside that
-        band are re-decided with Python integers from the window itself.
+        ``T`` and ``R`` come from exact window moments (see ``_moments``); each threshold test
+        is an exact sign, decided in float64 where the float error cannot flip it and with
+        Python integers inside the error band.
         """
         close = bars.close
         n_bars, n = len(close), self._n
         active = np.arange(n_bars) >= n - 1
-        quantity = np.zeros(n_bars, dtype=np.int64)
         if n_bars < n:
-            return TargetSeries(quantity=quantity, active=active)
-        total = rolling_sum(close, n) - n * close
-        squares = self._squared_deviations(close)
-        entry = self._signs(close, total, squares, self._entry)
-        exit_ = self._signs(close, total, squares, self._exit)
+            return TargetSeries(quantity=np.zeros(n_bars, dtype=np.int64), active=active)
+        moments = WindowMoments.of(close, n)
+        total = moments.total
+        entry = exact_sign_test(moments, active, *self._entry)
+        exit_ = exact_sign_test(moments, active, *self._exit)
         long_state = latch(
             active & (total > 0) & (entry >= 0), active & ((total <= 0) | (exit_ <= 0))
         )
@@ -132,42 +125,3 @@ class ZScoreMeanReversion:
             direction = long_state.astype(np.int64)
         quantity = direction * np.int64(self._qty_units)
         return TargetSeries(quantity=quantity, active=active)
-
-    def _squared_deviations(self, close: NDArray[np.int64]) -> NDArray[np.float64]:
-        """Float ``R_t = sum((x_i - x_t)**2)`` over each full window (0 before)."""
-        n = self._n
-        out = np.zeros(len(close), dtype=np.float64)
-        windows = sliding_window_view(close, n)
-        step = max(1, _CHUNK_CELLS // n)
-        for start in range(0, len(windows), step):
-            block = windows[start : start + step]
-            deviation = (block - block[:, -1:]).astype(np.float64)
-            out[n - 1 + start : n - 1 + start + len(block)] = np.einsum(
-                "ij,ij->i", deviation, deviation
-            )
-        return out
-
-    def _signs(
-        self,
-        close: NDArray[np.int64],
-        total: NDArray[np.int64],
-        squares: NDArray[np.float64],
-        threshold: tuple[int, int],
-    ) -> NDArray[np.int64]:
-        """Exact ``sign(T**2 * k - m * R)`` per bar for ``threshold = (k, m)``."""
-        n = self._n
-        k, m = threshold
-        t = total.astype(np.float64)
-        lhs = t * t * float(k)
-        rhs = float(m) * squares
-        diff = lhs - rhs
-        band = 8.0 * (n + 16) * _UNIT_ROUNDOFF * np.maximum(lhs, rhs)
-        signs = np.where(diff > band, 1, np.where(diff < -band, -1, 0)).astype(np.int64)
-        unsure = np.flatnonzero((np.abs(diff) <= band) & (np.arange(len(close)) >= n - 1))
-        for i in unsure.tolist():
-            values = close[i - n + 1 : i + 1].tolist()
-            x = values[-1]
-            exact_total = sum(values) - n * x
-            exact_squares = sum((v - x) * (v - x) for v in values)
-            signs[i] = _sign(exact_total * exact_total * k - m * exact_squares)
-        return signs
