@@ -2,8 +2,8 @@
 
 All money is exact: every sum and product runs in a Decimal context that raises rather than
 rounds. Marking is O(1) per symbol: each symbol keeps its market value, and the ledger keeps
-running totals of net and gross market value and of open cost basis, so equity is
-``cash + net`` without touching lots.
+running totals of net market value and of open cost basis, so equity is ``cash + net``
+without touching lots (gross exposure is summed over symbols when read).
 
 Identity kept after every step (tested): ``cash + open cost basis - realised PnL + fees ==
 starting cash``.
@@ -58,7 +58,6 @@ class EngineLedger:
         self._fees = _ZERO
         self._cost = _ZERO
         self._net = _ZERO
-        self._gross = _ZERO
         self._peak = self._starting_cash
         self._books: dict[str, SymbolBook] = {}
         self._marks: dict[str, Decimal] = {}
@@ -97,9 +96,6 @@ class EngineLedger:
                 ctx.subtract(self._cash, ctx.multiply(signed_quantity(fill), fill.price)), fill.fee
             )
             net = ctx.add(ctx.subtract(self._net, book.market_value), value)
-            gross = ctx.add(
-                ctx.subtract(self._gross, book.market_value.copy_abs()), value.copy_abs()
-            )
             cost = ctx.add(self._cost, plan.cost_delta)
             realised = ctx.add(self._realised, plan.realised)
             fees = ctx.add(self._fees, fill.fee)
@@ -111,7 +107,7 @@ class EngineLedger:
         book.market_value = value
         self._books[fill.symbol] = book
         self._marks[fill.symbol] = mark
-        self._cash, self._net, self._gross = cash, net, gross
+        self._cash, self._net = cash, net
         self._cost, self._realised, self._fees = cost, realised, fees
         self._fills[fill.broker_fill_id] = fill
         self._raise_peak()
@@ -148,8 +144,10 @@ class EngineLedger:
     # -- marks -----------------------------------------------------------------------------
 
     def mark(self, symbol: str, price: Decimal) -> None:
-        """Value ``symbol`` at ``price`` from now on (O(1))."""
-        self._mark(symbol, _mark_price(symbol, price))
+        """Value ``symbol`` at ``price`` from now on (O(1): a few Decimal operations)."""
+        if type(price) is not Decimal or not price.is_finite() or price <= 0:
+            price = _mark_price(symbol, price)
+        self._mark(symbol, price)
         self._raise_peak()
 
     def mark_all(self, prices: Mapping[str, Decimal]) -> None:
@@ -167,16 +165,12 @@ class EngineLedger:
         ctx = self._ctx
         try:
             value = ctx.multiply(book.quantity, price)
-            net = ctx.add(ctx.subtract(self._net, book.market_value), value)
-            gross = ctx.add(
-                ctx.subtract(self._gross, book.market_value.copy_abs()), value.copy_abs()
-            )
+            self._net = ctx.add(self._net, ctx.subtract(value, book.market_value))
         except DecimalException as error:
             raise LedgerPrecisionError(
                 f"mark {symbol} at {price}: exact arithmetic failed ({type(error).__name__})"
             ) from None
         book.market_value = value
-        self._net, self._gross = net, gross
 
     def _raise_peak(self) -> None:
         equity = self._ctx.add(self._cash, self._net)
@@ -244,8 +238,12 @@ class EngineLedger:
 
     @property
     def gross_exposure(self) -> Decimal:
-        """Sum over symbols of ``|quantity * mark|``."""
-        return self._gross
+        """Sum over symbols of ``|quantity * mark|`` (O(symbols traded))."""
+        gross = _ZERO
+        for book in self._books.values():
+            if book.market_value:
+                gross = self._ctx.add(gross, book.market_value.copy_abs())
+        return gross
 
     @property
     def net_exposure(self) -> Decimal:
@@ -255,12 +253,13 @@ class EngineLedger:
     @property
     def leverage(self) -> Decimal:
         """Gross exposure over equity (28 digits); Infinity when exposed with equity <= 0."""
-        if not self._gross:
+        gross = self.gross_exposure
+        if not gross:
             return _ZERO
         equity = self.equity
         if equity <= 0:
             return _INFINITY
-        return self._ratio.divide(self._gross, equity)
+        return self._ratio.divide(gross, equity)
 
     @property
     def duplicates_ignored(self) -> int:
@@ -338,7 +337,7 @@ class EngineLedger:
             "fees": format_decimal(self._fees),
             "peak_equity": format_decimal(self._peak),
             "drawdown": format_decimal(self.drawdown),
-            "gross_exposure": format_decimal(self._gross),
+            "gross_exposure": format_decimal(self.gross_exposure),
             "net_exposure": format_decimal(self._net),
             "positions": {s: format_decimal(q) for s, q in self.positions().items()},
         }
