@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 from mqk_schemas import (
     Action,
@@ -388,3 +389,38 @@ def unit_bad_engine_config_is_refused_naming_the_key(change: dict[str, Any], exp
     with pytest.raises(HostConfigError) as caught:
         StrategyHost.from_engine_config(engine, registry=StrategyRegistry.discover())
     assert expected in str(caught.value)
+
+
+class _ConfigStrategy(BaseModel):
+    name: str
+    params: dict[str, Any]
+
+
+class _ConfigEngine(BaseModel):
+    """The shape of mqk_config's validated ``engine`` section (a pydantic model)."""
+
+    engine_id: str
+    timeframe: Timeframe
+    strategies: tuple[_ConfigStrategy, ...]
+    max_strategies: int
+    max_timeframes: int
+    shadow: bool
+    allocation_cap: Decimal
+
+
+def contract_host_accepts_the_validated_config_model_as_well_as_a_mapping() -> None:
+    engine = _ConfigEngine(
+        engine_id="MAIN",
+        timeframe=Timeframe.D1,
+        strategies=(
+            _ConfigStrategy(name="sma_cross", params={"fast": 10, "slow": 20, "qty": 100}),
+        ),
+        max_strategies=1,
+        max_timeframes=1,
+        shadow=True,
+        allocation_cap=Decimal("0.6"),
+    )
+    host = StrategyHost.from_engine_config(engine, registry=StrategyRegistry.discover())
+    assert host.strategies == ("sma_cross",)
+    assert host.timeframes == (Timeframe.D1,)
+    assert host.settings.shadow is True

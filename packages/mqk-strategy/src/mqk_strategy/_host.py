@@ -19,7 +19,7 @@ from mqk_strategy._fixed import MAX_FIXED_PRICE, MAX_LOOKBACK, to_fixed
 from mqk_strategy._output import StrategyOutput
 from mqk_strategy._protocol import Strategy
 from mqk_strategy._registry import StrategyRegistry
-from mqk_strategy._settings import HostSettings
+from mqk_strategy._settings import EngineSection, HostSettings, engine_mapping
 from mqk_strategy._time import us_to_utc, utc_to_us
 from mqk_strategy._window import BarView, SeriesBuffer
 from mqk_strategy.errors import (
@@ -73,7 +73,7 @@ class StrategyHost:
     @classmethod
     def from_engine_config(
         cls,
-        engine: Mapping[str, Any],
+        engine: EngineSection,
         *,
         registry: StrategyRegistry,
         execute: ExecuteCallback | None = None,
@@ -81,9 +81,12 @@ class StrategyHost:
     ) -> StrategyHost:
         """Build a host from a config ``engine`` section (``strategies``, ``timeframe``, limits).
 
-        Each ``strategies`` entry is ``{name, params}`` (optionally ``timeframe``, else the
-        engine's); several entries of one strategy are labelled ``name#2``, ``name#3``...
+        ``engine`` is a mapping or the validated config model (e.g. mqk_config's
+        ``EngineSettings``). Each ``strategies`` entry is ``{name, params}`` (optionally
+        ``timeframe``, else the engine's); several entries of one strategy are labelled
+        ``name#2``, ``name#3``...
         """
+        engine = engine_mapping(engine)
         host = cls(HostSettings.from_engine_section(engine), execute=execute, record=record)
         default_timeframe = _timeframe(engine.get("timeframe"), "engine.timeframe")
         entries = engine.get("strategies")

@@ -3,14 +3,35 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mqk_schemas import EngineId
 from mqk_strategy.errors import HostConfigError
 
-__all__ = ["HostSettings"]
+__all__ = ["EngineSection", "HostSettings", "SupportsModelDump", "engine_mapping"]
+
+
+class SupportsModelDump(Protocol):
+    """A pydantic model, such as mqk_config's ``EngineSettings``."""
+
+    def model_dump(self) -> dict[str, Any]:
+        """The model as plain Python data."""
+        ...
+
+
+EngineSection = Mapping[str, Any] | SupportsModelDump
+"""A config ``engine`` section: a mapping, or the validated config model itself."""
+
+
+def engine_mapping(engine: EngineSection) -> Mapping[str, Any]:
+    """The section as a mapping (pydantic models are dumped)."""
+    if isinstance(engine, Mapping):
+        return engine
+    if hasattr(engine, "model_dump"):
+        return engine.model_dump()
+    raise HostConfigError(f"an engine section is a mapping, not {type(engine).__name__}")
 
 
 class HostSettings(BaseModel):
@@ -28,8 +49,9 @@ class HostSettings(BaseModel):
     shadow: bool
 
     @classmethod
-    def from_engine_section(cls, engine: Mapping[str, Any]) -> HostSettings:
+    def from_engine_section(cls, engine: EngineSection) -> HostSettings:
         """Pick this model's fields from a config ``engine`` section (other keys ignored)."""
+        engine = engine_mapping(engine)
         try:
             return cls.model_validate({name: engine.get(name) for name in cls.model_fields})
         except ValidationError as error:
