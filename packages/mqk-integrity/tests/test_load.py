@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from mqk_integrity import MAX_PROBLEMS, BarFileError, Problem, load_bars
+from mqk_integrity._read import read_batches
 from mqk_schemas import BAR_FRAME_SCHEMA, Timeframe
 
 GOOD = [
@@ -169,7 +170,7 @@ def unit_bad_cell_refuses_the_file_naming_row_column_and_rule(
     [
         ("100", "101", "100.5", "100.8", [(1, "low", "OHLC_STRUCTURE")]),
         ("100", "100.5", "99", "101", [(1, "high", "OHLC_STRUCTURE")]),
-        ("100", "99", "101", "100", [(1, "low", "OHLC_STRUCTURE"), (1, "high", "OHLC_STRUCTURE")]),
+        ("100", "99", "101", "100", [(1, "high", "OHLC_STRUCTURE"), (1, "low", "OHLC_STRUCTURE")]),
     ],
 )
 def unit_ohlc_structure_violations_name_the_row_and_column(
@@ -299,3 +300,50 @@ def fault_parquet_columns_of_the_wrong_type_are_refused(tmp_path, column, series
 def unit_problem_renders_file_row_column_and_rule() -> None:
     problem = Problem("a.csv", 3, "low", "OHLC_STRUCTURE", "low > min(open, close)")
     assert str(problem) == "a.csv row 3 column low: OHLC_STRUCTURE: low > min(open, close)"
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def invariant_chunked_reading_gives_the_same_frame_and_global_row_numbers(
+    tmp_path: Path, suffix: str
+) -> None:
+    rows = [f"2022-01-{d:02d}T21:00:00Z,{d},{d + 1},{d},{d},5" for d in range(3, 13)]
+    rows[6] = "2022-01-08T21:00:00Z,1,1,1,1,5"  # repeats row 6's time: across a chunk edge
+    rows[8] = "2022-01-11T21:00:00Z,5,1,1,1,5"  # high below open
+    csv_path = tmp_path / "x.csv"
+    csv_path.write_text("\n".join(["ts_close_utc,open,high,low,close,volume", *rows]) + "\n")
+    path = csv_path
+    if suffix == "parquet":
+        path = tmp_path / "x.parquet"
+        pl.read_csv(csv_path, infer_schema=False).write_parquet(path)
+    found = []
+    for chunk_rows in (1, 2, 3, 250_000):
+        with pytest.raises(BarFileError) as info:
+            load_bars(path, Timeframe.D1, symbol="X", chunk_rows=chunk_rows)
+        found.append([(p.row, p.column, p.rule) for p in info.value.problems])
+    assert (
+        found == [[(7, "ts_close_utc", "DUPLICATE_TIMESTAMP"), (9, "high", "OHLC_STRUCTURE")]] * 4
+    )
+    good = [r for k, r in enumerate(rows) if k not in (6, 8)]
+    csv_path.write_text("\n".join(["ts_close_utc,open,high,low,close,volume", *good]) + "\n")
+    whole = load_bars(csv_path, Timeframe.D1, symbol="X")
+    assert load_bars(csv_path, Timeframe.D1, symbol="X", chunk_rows=3).frame.equals(whole.frame)
+
+
+@pytest.mark.parametrize("block_bytes", [1, 7, 64, 8 << 20])
+def invariant_csv_blocks_cut_at_line_ends_whatever_their_size(tmp_path, block_bytes) -> None:
+    rows = [f"2022-01-{d:02d}T21:00:00Z,{d}.5,{d + 1},{d},{d}.25,{d * 100}" for d in range(3, 20)]
+    path = tmp_path / "x.csv"
+    path.write_text(
+        "ts_close_utc,open,high,low,close,volume\r\n" + "\r\n".join(rows)
+    )  # no final EOL
+    batches = list(read_batches(path, block_bytes=block_bytes))
+    text = pl.concat(batches)
+    assert text.columns == ["ts_close_utc", "open", "high", "low", "close", "volume"]
+    assert [",".join(r) for r in text.iter_rows()] == rows
+
+
+def unit_quoted_cells_may_hold_commas_and_line_breaks(write_csv) -> None:
+    header = "symbol,ts_close_utc,open,high,low,close,volume"
+    rows = ['"AAPL",2022-01-03T21:00:00Z,1,1,1,1,0', '"MS\nFT",2022-01-03T21:00:00Z,1,1,1,1,0']
+    problems = _problems(write_csv(rows, header=header))
+    assert problems == [(2, "symbol", "BAD_SYMBOL")]

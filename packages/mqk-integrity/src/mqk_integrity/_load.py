@@ -29,7 +29,7 @@ from pathlib import Path
 import polars as pl
 
 from mqk_integrity._problem import MAX_PROBLEMS, Problem
-from mqk_integrity._read import NUMERIC_COLUMNS, read_raw
+from mqk_integrity._read import NUMERIC_COLUMNS, read_batches
 from mqk_integrity._rules import MAX_PRICE
 from mqk_integrity.errors import BarFileError
 from mqk_schemas import BAR_FRAME_SCHEMA, BarFrame, Timeframe
@@ -46,6 +46,8 @@ _TS_OK = (
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6}0{0,3})?"
     r"(Z|[+-][0-9]{2}:?[0-9]{2})$"
 )
+_TS_CANONICAL = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?Z$"
+_TS_CANONICAL_FORMAT = "%Y-%m-%dT%H:%M:%S%.fZ"
 _TS_NAIVE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?$"
 _DEC = BAR_FRAME_SCHEMA["open"]
 _TS = BAR_FRAME_SCHEMA["ts_close_utc"]
@@ -68,31 +70,42 @@ def load_bars(
     *,
     symbol: str | None = None,
     fmt: str | None = None,
+    chunk_rows: int = 250_000,
 ) -> BarFrame:
     """Read, validate and convert a CSV or Parquet bar file; refuse it whole on any problem.
 
     ``symbol`` names the instrument of a file without a ``symbol`` column (default: the file
     name stem, upper-cased). Raises :class:`~mqk_integrity.BarFileError` listing up to 20
-    problems (file, 1-based data row, column, rule) and counting them all.
+    problems (file, 1-based data row, column, rule) in row order and counting them all.
+    The text is read and checked ``chunk_rows`` rows at a time, so memory holds the converted
+    bars plus one chunk of text.
     """
     file = Path(path)
-    raw = read_raw(file, fmt)
-    n = raw.height
-    checks: list[_Check] = []
-    symbols = _symbols(file, raw, symbol, checks)
-    ts = _timestamps(raw, checks)
-    values = {name: _decimals(raw, name, checks) for name in NUMERIC_COLUMNS}
-    _value_rules(values, checks)
-    _order_rules(symbols, ts, checks)
-    _raise_problems(str(file), checks)
-    frame = pl.DataFrame(
-        {
-            "symbol": symbols,
-            "ts_close_utc": ts,
-            **values,
-            "is_complete": pl.repeat(True, n, dtype=pl.Boolean, eager=True),
-        }
-    ).sort(["symbol", "ts_close_utc"], maintain_order=True)
+    found = _Found(str(file))
+    parts: list[pl.DataFrame] = []
+    offset = 0
+    for chunk in read_batches(file, fmt, chunk_rows):
+        checks: list[_Check] = []
+        symbols = _symbols(file, chunk, symbol, checks)
+        ts = _timestamps(chunk, checks)
+        values = {name: _decimals(chunk, name, checks) for name in NUMERIC_COLUMNS}
+        _value_rules(values, checks)
+        found.add(checks, offset)
+        parts.append(pl.DataFrame({"symbol": symbols, "ts_close_utc": ts, **values}))
+        offset += chunk.height
+    if offset == 0:
+        raise BarFileError(
+            str(file), [Problem(str(file), None, None, "EMPTY_FILE", "the file has no bars")]
+        )
+    frame = pl.concat(parts, rechunk=False)
+    del parts
+    order_checks: list[_Check] = []
+    _order_rules(frame.get_column("symbol"), frame.get_column("ts_close_utc"), order_checks)
+    found.add(order_checks, 0)
+    found.raise_if_any()
+    frame = frame.with_columns(is_complete=pl.lit(True))
+    if not frame.get_column("symbol").is_sorted():  # else already sorted by (symbol, time)
+        frame = frame.sort(["symbol", "ts_close_utc"], maintain_order=True)
     return BarFrame(
         timeframe, frame.select(BAR_FRAME_SCHEMA.keys()).cast(pl.Schema(BAR_FRAME_SCHEMA))
     )
@@ -150,6 +163,12 @@ def _symbols(file: Path, raw: pl.DataFrame, symbol: str | None, checks: list[_Ch
 
 def _timestamps(raw: pl.DataFrame, checks: list[_Check]) -> pl.Series:
     text = raw.get_column("ts_close_utc")
+    col = "ts_close_utc"
+    if text.str.contains(_TS_CANONICAL).fill_null(False).all():
+        # the usual case (what write_bars emits): parse in place, no copies
+        fast = text.str.to_datetime(_TS_CANONICAL_FORMAT, time_unit="us", strict=False)
+        if not fast.has_nulls():
+            return fast.dt.replace_time_zone("UTC").alias(col)
     norm = text.str.strip_chars()
     empty = norm.is_null() | (norm == "")
     ok = norm.str.contains(_TS_OK).fill_null(False)
@@ -159,7 +178,6 @@ def _timestamps(raw: pl.DataFrame, checks: list[_Check]) -> pl.Series:
         .set(~ok, None)
         .str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%z", time_unit="us", time_zone="UTC", strict=False)
     )
-    col = "ts_close_utc"
     if ok.all() and not parsed.has_nulls():
         return parsed.alias(col)  # the usual case: no classification of failures needed
     naive = ~ok & norm.str.contains(_TS_NAIVE).fill_null(False)
@@ -189,10 +207,12 @@ def _timestamps(raw: pl.DataFrame, checks: list[_Check]) -> pl.Series:
 
 def _decimals(raw: pl.DataFrame, name: str, checks: list[_Check]) -> pl.Series:
     text = raw.get_column(name)
+    if text.str.contains(_NUMBER_OK).fill_null(False).all():
+        return text.cast(_DEC, strict=False)  # the usual case: no copy, no classification
     norm = text.str.strip_chars()
     empty = norm.is_null() | (norm == "")
     ok = norm.str.contains(_NUMBER_OK).fill_null(False)
-    if ok.all():  # the usual case: no classification of failures needed
+    if ok.all():
         return norm.cast(_DEC, strict=False).alias(name)
     non_finite = norm.str.to_lowercase().str.contains(_NON_FINITE).fill_null(False)
     plain = ~ok & norm.str.contains(_NUMBER_PLAIN).fill_null(False)
@@ -319,19 +339,38 @@ def _order_rules(symbols: pl.Series, ts: pl.Series, checks: list[_Check]) -> Non
     )
 
 
-def _raise_problems(file: str, checks: list[_Check]) -> None:
-    counts = pl.DataFrame([c.mask.alias(str(k)) for k, c in enumerate(checks)]).sum().row(0)
-    total = int(sum(counts))
-    if not total:
-        return
-    candidates: list[tuple[int, int, _Check]] = []
-    for k, (check, count) in enumerate(zip(checks, counts, strict=True)):
-        if count:
-            rows = check.mask.arg_true().head(MAX_PROBLEMS).to_list()
-            candidates.extend((int(r), k, check) for r in rows)
-    candidates.sort(key=lambda item: (item[0], item[1]))
-    problems = [
-        Problem(file, row + 1, check.column, check.rule, check.describe(row))
-        for row, _, check in candidates[:MAX_PROBLEMS]
-    ]
-    raise BarFileError(file, problems, total)
+_COLUMN_ORDER = {
+    name: k
+    for k, name in enumerate(("symbol", "ts_close_utc", "open", "high", "low", "close", "volume"))
+}
+
+
+class _Found:
+    """Problems gathered chunk by chunk: every one counted, the first few of each rule kept."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.total = 0
+        self.kept: list[tuple[tuple[int, int, str], Problem]] = []
+
+    def add(self, checks: list[_Check], offset: int) -> None:
+        """Count the offending rows of ``checks`` (rows numbered from ``offset``)."""
+        if not checks:
+            return
+        counts = pl.DataFrame([c.mask.alias(str(k)) for k, c in enumerate(checks)]).sum().row(0)
+        for check, count in zip(checks, counts, strict=True):
+            if not count:
+                continue
+            self.total += int(count)
+            for i in check.mask.arg_true().head(MAX_PROBLEMS).to_list():
+                row = offset + int(i) + 1
+                key = (row, _COLUMN_ORDER.get(check.column or "", -1), check.rule)
+                problem = Problem(self.file, row, check.column, check.rule, check.describe(int(i)))
+                self.kept.append((key, problem))
+
+    def raise_if_any(self) -> None:
+        """Raise :class:`BarFileError` with the first problems in row order, if any."""
+        if self.total:
+            self.kept.sort(key=lambda item: item[0])
+            problems = [problem for _, problem in self.kept[:MAX_PROBLEMS]]
+            raise BarFileError(self.file, problems, self.total)

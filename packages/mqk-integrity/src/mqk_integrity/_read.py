@@ -1,4 +1,4 @@
-"""Read a bar file (CSV or Parquet) into an all-string frame, refusing what cannot be read.
+"""Read a bar file (CSV or Parquet) as all-string chunks, refusing what cannot be read.
 
 Every cell arrives as text so that prices can be converted exactly (never through a binary
 float) and every value can be quoted back in an error message. File-level problems (missing,
@@ -9,6 +9,9 @@ empty, malformed, unknown/missing/duplicate columns, wrong Parquet types) are ra
 from __future__ import annotations
 
 import csv
+import io
+import mmap
+from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn
 
@@ -23,7 +26,7 @@ __all__ = [
     "OPTIONAL_COLUMNS",
     "REQUIRED_COLUMNS",
     "detect_format",
-    "read_raw",
+    "read_batches",
 ]
 
 REQUIRED_COLUMNS = ("ts_close_utc", "open", "high", "low", "close", "volume")
@@ -32,6 +35,8 @@ NUMERIC_COLUMNS = ("open", "high", "low", "close", "volume")
 FILE_FORMATS = ("csv", "parquet")
 _SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 _TS_TEXT = "%Y-%m-%dT%H:%M:%S%.fZ"
+_PARQUET_ROWS = 250_000
+"""Parquet columns are turned into text this many rows at a time."""
 
 
 def detect_format(path: Path, fmt: str | None) -> str:
@@ -51,8 +56,16 @@ def detect_format(path: Path, fmt: str | None) -> str:
     return found
 
 
-def read_raw(path: Path, fmt: str | None = None) -> pl.DataFrame:
-    """All columns of the bar file as strings (nulls for empty cells), header checked."""
+def read_batches(
+    path: Path, fmt: str | None = None, chunk_rows: int = 250_000, block_bytes: int = 8 << 20
+) -> Iterator[pl.DataFrame]:
+    """The bar file's rows as all-string frames of at most ``chunk_rows`` rows, in file order.
+
+    A CSV is parsed ``block_bytes`` at a time (cut at line ends), so memory holds one block of
+    text, not the whole file. File-level problems (missing, empty, unreadable, bad header,
+    wrong Parquet types) are raised as :class:`BarFileError` before or while iterating. A file
+    with a header and no rows yields nothing.
+    """
     kind = detect_format(path, fmt)
     if not path.exists():
         _refuse(path, None, "FILE_NOT_FOUND", "no such file")
@@ -60,10 +73,14 @@ def read_raw(path: Path, fmt: str | None = None) -> pl.DataFrame:
         _refuse(path, None, "NOT_A_FILE", "not a regular file")
     if path.stat().st_size == 0:
         _refuse(path, None, "EMPTY_FILE", "the file is empty")
-    raw = _read_csv(path) if kind == "csv" else _read_parquet(path)
-    if raw.height == 0:
-        _refuse(path, None, "EMPTY_FILE", "the file has a header but no bars")
-    return raw
+    batches = _csv_batches(path, block_bytes) if kind == "csv" else _parquet_batches(path)
+    return _rechunk(batches, chunk_rows)
+
+
+def _rechunk(batches: Iterator[pl.DataFrame], chunk_rows: int) -> Iterator[pl.DataFrame]:
+    for batch in batches:
+        for offset in range(0, batch.height, chunk_rows):
+            yield batch.slice(offset, chunk_rows)
 
 
 def _refuse(path: Path, column: str | None, rule: str, message: str) -> NoReturn:
@@ -103,52 +120,71 @@ def _first_line(message: object) -> str:
     return text[0] if text else type(message).__name__
 
 
-def _read_csv(path: Path) -> pl.DataFrame:
-    try:
-        with path.open(encoding="utf-8", newline="") as handle:
-            header = next(csv.reader(handle), [])
-    except (UnicodeDecodeError, csv.Error) as exc:
-        _refuse(path, None, "MALFORMED_FILE", f"not a UTF-8 CSV file: {_first_line(exc)}")
-    _check_header(path, [name.strip() for name in header])
-    try:
-        raw = pl.read_csv(path, infer_schema=False, has_header=True, encoding="utf8")
-    except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
-        _refuse(path, None, "MALFORMED_FILE", f"unreadable CSV: {_first_line(exc)}")
-    return raw.rename({name: name.strip() for name in raw.columns})
+def _csv_batches(path: Path, block_bytes: int) -> Iterator[pl.DataFrame]:
+    with path.open("rb") as handle:
+        first = handle.readline()
+        try:
+            header = next(csv.reader([first.decode("utf-8-sig")]), [])
+        except (UnicodeDecodeError, csv.Error) as exc:
+            _refuse(path, None, "MALFORMED_FILE", f"not a UTF-8 CSV file: {_first_line(exc)}")
+        names = [name.strip() for name in header]
+        _check_header(path, names)
+        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as whole:
+            quoted = whole.find(b'"', len(first)) != -1
+        try:
+            if quoted:  # a quoted cell may hold a line break: let polars split the rows
+                lazy = pl.scan_csv(path, infer_schema=False, has_header=True, encoding="utf8")
+                for batch in lazy.collect_batches():
+                    yield batch.rename(dict(zip(batch.columns, names, strict=True)))
+                return
+            rest = b""
+            while True:
+                block = handle.read(block_bytes)
+                data = rest + block
+                cut = data.rfind(b"\n") + 1 if block else len(data)
+                data, rest = data[:cut], data[cut:]
+                if data.strip():
+                    yield pl.read_csv(
+                        io.BytesIO(data),
+                        has_header=False,
+                        new_columns=names,
+                        infer_schema=False,
+                        encoding="utf8",
+                    )
+                if not block:
+                    return
+        except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
+            _refuse(path, None, "MALFORMED_FILE", f"unreadable CSV: {_first_line(exc)}")
 
 
-def _read_parquet(path: Path) -> pl.DataFrame:
+def _parquet_batches(path: Path) -> Iterator[pl.DataFrame]:
     try:
         raw = pl.read_parquet(path)
     except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
         _refuse(path, None, "MALFORMED_FILE", f"unreadable Parquet: {_first_line(exc)}")
     _check_header(path, list(raw.columns))
-    problems: list[Problem] = []
-    columns: list[pl.Series] = []
-    for name in raw.columns:
-        series = raw.get_column(name)
-        converted, problem = _parquet_column_as_text(path, series)
-        if problem is not None:
-            problems.append(problem)
-        else:
-            columns.append(converted)
+    problems = [
+        p for p in (_parquet_type_problem(path, raw.get_column(c)) for c in raw.columns) if p
+    ]
     if problems:
         raise BarFileError(str(path), problems)
-    return pl.DataFrame(columns)
+    for offset in range(0, raw.height, _PARQUET_ROWS):
+        part = raw.slice(offset, _PARQUET_ROWS)
+        yield pl.DataFrame([_as_text(part.get_column(name)) for name in part.columns])
 
 
-def _parquet_column_as_text(path: Path, series: pl.Series) -> tuple[pl.Series, Problem | None]:
-    """A Parquet column as text, or the problem with its type."""
+def _parquet_type_problem(path: Path, series: pl.Series) -> Problem | None:
+    """The problem with a Parquet column's type, or None when it can be read exactly."""
     name, dtype = series.name, series.dtype
 
-    def wrong(message: str, rule: str = "WRONG_TYPE") -> tuple[pl.Series, Problem]:
-        return series, Problem(str(path), None, name, rule, f"{dtype}: {message}")
+    def wrong(message: str, rule: str = "WRONG_TYPE") -> Problem:
+        return Problem(str(path), None, name, rule, f"{dtype}: {message}")
 
     if dtype == pl.String:
-        return series, None
+        return None
     if name == "symbol":
         if isinstance(dtype, pl.Categorical | pl.Enum):
-            return series.cast(pl.String), None
+            return None
         return wrong("symbols must be text")
     if name == "ts_close_utc":
         if isinstance(dtype, pl.Datetime):
@@ -156,11 +192,18 @@ def _parquet_column_as_text(path: Path, series: pl.Series) -> tuple[pl.Series, P
                 return wrong(
                     "timestamps without a time zone are refused (UTC only)", "NAIVE_TIMESTAMP"
                 )
-            utc = series.dt.convert_time_zone("UTC")
-            return utc.dt.strftime(_TS_TEXT).alias(name), None
+            return None
         return wrong("close times must be timezone-aware datetimes or ISO-8601 text")
     if dtype.is_float():
         return wrong("binary floats cannot hold exact prices; store decimals, integers or text")
     if isinstance(dtype, pl.Decimal) or dtype.is_integer():
-        return series.cast(pl.String), None
+        return None
     return wrong("expected decimal, integer or text values")
+
+
+def _as_text(series: pl.Series) -> pl.Series:
+    """A Parquet column (of a type accepted above) as text that reads back exactly."""
+    if isinstance(series.dtype, pl.Datetime):
+        utc = series.dt.convert_time_zone("UTC")
+        return utc.dt.strftime(_TS_TEXT).alias(series.name)
+    return series.cast(pl.String)

@@ -200,74 +200,21 @@ def scan_frame(
     df = frame.frame
     ts = df.get_column("ts_close_utc").dt.epoch("us").to_numpy().astype(np.int64)
     pos, on_grid = grid.locate(ts)
-    closes = grid.closes
-    numerator, denominator = _fraction_units(settings.outlier_move_fraction)
-    i128 = pl.Int128
-    zero, max_units = pl.lit(0, i128), pl.lit(int(rules.MAX_PRICE.scaleb(PRICE_SCALE)), i128)
-    o, h, lo, c, v = (pl.col(k).to_physical() for k in ("open", "high", "low", "close", "volume"))
-    prices = (o, h, lo, c)
-    structure_ok = (
-        pl.all_horizontal(*(p > zero for p in prices))
-        & pl.all_horizontal(*(p < max_units for p in prices))
-        & (v >= zero)
-        & (lo <= pl.min_horizontal(o, c))
-        & (pl.max_horizontal(o, c) <= h)
-    )
-    work = (
-        df.lazy()
-        .with_columns(
-            _ts=pl.Series(ts),
-            _pos=pl.Series(pos),
-            _on=pl.Series(on_grid),
-            _i=pl.int_range(pl.len(), dtype=pl.Int64),
-        )
-        .with_columns(_struct=structure_ok)
-        .with_columns(_v0=pl.col("is_complete") & pl.col("_struct") & pl.col("_on"))
-        .with_columns(
-            _max=pl.when("_v0").then("_ts").forward_fill().cum_max().shift(1).over("symbol")
-        )
-        .with_columns(_order=pl.col("_max").is_null() | (pl.col("_ts") > pl.col("_max")))
-        .with_columns(_valid=pl.col("_v0") & pl.col("_order"))
-        .with_columns(
-            _prev=pl.when("_valid").then("_i").forward_fill().shift(1).over("symbol"),
-            _ppos=pl.when("_valid").then("_pos").forward_fill().shift(1).over("symbol"),
-            _pc=pl.when("_valid").then(c).forward_fill().shift(1).over("symbol"),
-        )
-        .with_columns(_missing=pl.col("_pos") - pl.col("_ppos") - 1)
-        .select(
-            _code=pl.when(~pl.col("is_complete"))
-            .then(_INCOMPLETE)
-            .when(~pl.col("_struct"))
-            .then(_STRUCTURE)
-            .when(~pl.col("_order") & (pl.col("_ts") == pl.col("_max")))
-            .then(_DUPLICATE)
-            .when(~pl.col("_order"))
-            .then(_OUT_OF_ORDER)
-            .when(~pl.col("_on"))
-            .then(_OFF_CALENDAR)
-            .otherwise(_VALID)
-            .cast(pl.Int8),
-            _gap=(pl.col("_valid") & (pl.col("_missing") > settings.gap_tolerance_bars)).fill_null(
-                False
-            ),
-            _outlier=(
-                pl.col("_valid")
-                & (
-                    (c - pl.col("_pc")).abs() * pl.lit(denominator, i128)
-                    > pl.col("_pc") * pl.lit(numerator, i128)
-                )
-            ).fill_null(False),
-            _prev=pl.col("_prev").fill_null(_NONE),
-            _max=pl.col("_max").fill_null(_NONE),
-            _missing=pl.col("_missing").fill_null(0),
-            symbol=pl.col("symbol"),
-        )
-        .collect()
-    )
-    codes = work.get_column("_code").to_numpy()
-    gap = work.get_column("_gap").to_numpy()
-    outlier = work.get_column("_outlier").to_numpy()
-    missing = work.get_column("_missing").to_numpy().astype(np.int64)
+    structure_ok = _structure_ok(df)
+    complete = df.get_column("is_complete").to_numpy()
+    v0 = complete & structure_ok & on_grid
+    last_max, previous = _sequence(df.get_column("symbol"), ts, v0)
+    order_ok = (last_max == _NO_TIME) | (ts > last_max)
+    valid = v0 & order_ok
+    has_prev = valid & (previous != _NONE)
+    missing = np.where(has_prev, pos - pos[np.maximum(previous, 0)] - 1, 0).astype(np.int64)
+    gap = has_prev & (missing > settings.gap_tolerance_bars)
+    outlier = has_prev & _outliers(df, previous, settings.outlier_move_fraction)
+    codes = np.select(
+        [~complete, ~structure_ok, ~order_ok & (ts == last_max), ~order_ok, ~on_grid],
+        [_INCOMPLETE, _STRUCTURE, _DUPLICATE, _OUT_OF_ORDER, _OFF_CALENDAR],
+        _VALID,
+    ).astype(np.int8)
     outlier_action = _POLICY_CODE[settings.outlier_policy]
     actions = np.where(
         codes != _VALID,
@@ -280,18 +227,84 @@ def scan_frame(
         settings=settings,
         codes=codes,
         actions=actions,
-        previous_row=work.get_column("_prev").to_numpy().astype(np.int64),
-        last_accepted_us=work.get_column("_max").to_numpy().astype(np.int64),
+        previous_row=np.where(valid, previous, _NONE).astype(np.int64),
+        last_accepted_us=last_max,
         grid_pos=pos,
-        grid_closes=closes,
+        grid_closes=grid.closes,
         gap_rows=gap_rows,
         outlier_rows=np.flatnonzero(outlier).astype(np.int64),
         issue_rows=np.flatnonzero(actions).astype(np.int64),
         missing_bars=missing,
         gaps_by_session=_gaps_by_session(
-            work.get_column("symbol"), gap_rows, pos, missing, grid.session_days
+            df.get_column("symbol"), gap_rows, pos, missing, grid.session_days
         ),
     )
+
+
+_NO_TIME = np.iinfo(np.int64).min
+_PRICES = ("open", "high", "low", "close")
+
+
+def _structure_ok(df: pl.DataFrame) -> npt.NDArray[np.bool_]:
+    """low <= min(open, close) <= max(open, close) <= high, 0 < prices < 1e18, volume >= 0."""
+    i128 = pl.Int128
+    zero, max_units = pl.lit(0, i128), pl.lit(int(rules.MAX_PRICE.scaleb(PRICE_SCALE)), i128)
+    o, h, lo, c, v = (pl.col(k).to_physical() for k in (*_PRICES, "volume"))
+    prices = (o, h, lo, c)
+    ok = (
+        pl.all_horizontal(*(p > zero for p in prices))
+        & pl.all_horizontal(*(p < max_units for p in prices))
+        & (v >= zero)
+        & (lo <= pl.min_horizontal(o, c))
+        & (pl.max_horizontal(o, c) <= h)
+    )
+    result: npt.NDArray[np.bool_] = df.select(ok=ok).get_column("ok").to_numpy()
+    return result
+
+
+def _sequence(
+    symbols: pl.Series, ts: I64Array, v0: npt.NDArray[np.bool_]
+) -> tuple[I64Array, I64Array]:
+    """Per row, within its symbol and in row order: the latest close time among earlier rows
+    that pass the per-bar checks (``_NO_TIME`` if none), and the index of the last earlier row
+    that is fully valid (``_NONE`` if none).
+
+    Rows failing the per-bar checks never become the reference, and a row that is out of
+    order is never later than the running maximum, so the maximum over rows passing the
+    per-bar checks equals the maximum over valid rows: one vectorised pass suffices.
+    """
+    n = ts.size
+    last_max = np.full(n, _NO_TIME, dtype=np.int64)
+    previous = np.full(n, _NONE, dtype=np.int64)
+    if n == 0:
+        return last_max, previous
+    codes = symbols.cast(pl.Categorical).to_physical().to_numpy()
+    order = np.argsort(codes, kind="stable")
+    sorted_codes = codes[order]
+    starts = np.flatnonzero(np.concatenate(([True], sorted_codes[1:] != sorted_codes[:-1])))
+    ends = np.append(starts[1:], n)
+    for lo, hi in zip(starts.tolist(), ends.tolist(), strict=True):
+        rows = order[lo:hi]  # one symbol's rows, in row order
+        t, ok = ts[rows], v0[rows]
+        running = np.maximum.accumulate(np.where(ok, t, _NO_TIME))
+        before = np.concatenate(([_NO_TIME], running[:-1]))
+        valid = ok & ((before == _NO_TIME) | (t > before))
+        last_valid = np.maximum.accumulate(np.where(valid, np.arange(rows.size), -1))
+        prior = np.concatenate(([-1], last_valid[:-1]))
+        last_max[rows] = before
+        previous[rows] = np.where(prior >= 0, rows[np.maximum(prior, 0)], _NONE)
+    return last_max, previous
+
+
+def _outliers(df: pl.DataFrame, previous: I64Array, fraction: Decimal) -> npt.NDArray[np.bool_]:
+    """|close - previous close| * 10^8 > fraction * 10^8 * previous close, in exact integers."""
+    numerator, denominator = _fraction_units(fraction)
+    close = df.get_column("close").to_physical()
+    before = close.gather(pl.Series(np.maximum(previous, 0)))
+    moved = (close - before).abs() * pl.Series([denominator], dtype=pl.Int128)
+    limit = before * pl.Series([numerator], dtype=pl.Int128)
+    result: npt.NDArray[np.bool_] = (moved > limit).to_numpy()
+    return result
 
 
 def _gaps_by_session(
