@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -23,7 +24,7 @@ from mqk_integrity import (
     synth_bars,
     write_bars,
 )
-from mqk_schemas import BarFrame, Timeframe, format_utc, sha256_hex
+from mqk_schemas import BarFrame, Timeframe, format_utc
 
 __all__ = ["group"]
 
@@ -232,6 +233,15 @@ def validate(
     raise SystemExit(int(ExitCode.OK if scan.clean else ExitCode.REFUSED))
 
 
+def _file_sha256(path: Path) -> str:
+    """SHA-256 of a file, read in blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 @group.command(name="synth")
 @click.option("--out", "out", type=click.Path(path_type=Path), required=True, help="File.")
 @click.option("--symbol", default=None, help="One symbol (or use --symbols).")
@@ -283,7 +293,7 @@ def synth(
         fail(str(exc), ExitCode.BAD_INPUT)
     except OSError as exc:
         fail(f"cannot write {out}: {exc.strerror or exc}", ExitCode.BAD_INPUT)
-    digest = sha256_hex(path.read_bytes())
+    digest = _file_sha256(path)
     ts = frame.frame.get_column("ts_close_utc")
     first: datetime = ts.min()  # type: ignore[assignment]
     last: datetime = ts.max()  # type: ignore[assignment]
