@@ -149,6 +149,48 @@ def invariant_scan_and_gate_agree_bar_for_bar(case: tuple[BarFrame, IntegritySet
     assert scan.first_issue == (issues[0] if issues else None)
 
 
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_series())
+def invariant_skipping_clean_stretches_gives_the_same_decisions_at_every_issue(
+    case: tuple[BarFrame, IntegritySettings],
+) -> None:
+    frame, config = case
+    scan = scan_frame(frame, config)
+    ts = frame.frame.get_column("ts_close_utc")
+    now: datetime = ts.max()  # type: ignore[assignment]
+    every = IntegrityGate(config, frame.timeframe, started_at=ts.min())  # type: ignore[arg-type]
+    skipping = IntegrityGate(config, frame.timeframe, started_at=ts.min())  # type: ignore[arg-type]
+    expected = [every.on_bar(bar, now) for bar in frame.to_bars()]
+    row = 0
+    while row < len(frame):
+        issue = scan.next_issue(row)
+        stop = len(frame) if issue is None else issue
+        skipping.fast_forward(scan, row, stop)
+        if issue is None:
+            break
+        assert skipping.on_bar(frame.row(issue), now) == expected[issue]
+        row = issue + 1
+    assert skipping.status() == every.status()
+    for symbol in frame.symbols:
+        assert skipping.last_accepted(symbol) == every.last_accepted(symbol)
+
+
+def fault_fast_forward_refuses_rows_that_are_not_clean() -> None:
+    rows = [_row(datetime(2022, 1, d, 21, tzinfo=UTC), Decimal(100)) for d in (3, 4, 6)]
+    frame = _frame(Timeframe.D1, rows)
+    config = _settings()
+    scan = scan_frame(frame, config)
+    gate = IntegrityGate(config, Timeframe.D1, started_at=datetime(2022, 1, 3, tzinfo=UTC))
+    with pytest.raises(GateUsageError, match="row 2 is not ALLOW"):
+        gate.fast_forward(scan, 0, 3)
+    with pytest.raises(GateUsageError, match="other settings"):
+        gate.fast_forward(scan_frame(frame, _settings(gap_tolerance_bars=1)), 0, 3)
+    gate.fast_forward(scan, 0, 2)
+    decision = gate.on_bar(frame.row(2), now=datetime(2022, 1, 7, tzinfo=UTC))
+    assert decision == scan.decision_at(2)
+    assert decision.evidence["previous_ts_close_utc"] == "2022-01-04T21:00:00Z"
+
+
 def scenario_clean_synthetic_frame_has_no_issue() -> None:
     frame = synth_bars(
         symbols=["AAPL", "MSFT"], timeframe=Timeframe.D1, start=date(2022, 1, 3), bars=300, seed=1

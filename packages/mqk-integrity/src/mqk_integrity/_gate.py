@@ -8,8 +8,11 @@ from datetime import datetime, timedelta
 from decimal import Decimal, localcontext
 from enum import StrEnum
 
+import polars as pl
+
 from mqk_integrity import _rules as rules
 from mqk_integrity._calendar import SessionGrid, ts_to_us
+from mqk_integrity._scan import FrameScan
 from mqk_integrity._settings import IntegritySettings
 from mqk_integrity.errors import GateUsageError, LookaheadError
 from mqk_schemas import Action, Bar, Decision, Timeframe, format_decimal, most_severe, to_utc
@@ -110,6 +113,11 @@ class IntegrityGate:
             return GateState.ACTIVE
         return GateState.HALTED
 
+    def last_accepted(self, symbol: str) -> tuple[datetime, Decimal] | None:
+        """Close time and close of ``symbol``'s last accepted bar (the order/gap/move reference)."""
+        last = self._last.get(symbol)
+        return None if last is None else (last.ts, last.close)
+
     def status(self) -> Decision:
         """The most severe sticky decision not yet cleared, or ALLOW ``OK``."""
         return most_severe(self._sticky) if self._sticky else self._ok
@@ -152,6 +160,43 @@ class IntegrityGate:
         if name != self._feeds[0]:
             return self._settle(self._cross_check(bar, name, ts_to_us(ts)))
         return self._primary(bar)
+
+    def fast_forward(self, scan: FrameScan, start: int, stop: int) -> None:
+        """Take rows ``start..stop-1`` of ``scan``'s frame as fed, without per-bar calls.
+
+        Every one of those rows must be ALLOW in the scan (use :meth:`FrameScan.next_issue`);
+        the gate then holds exactly the state per-bar ``on_bar`` calls would have left, so the
+        next bar gets the decision the scan predicts. This is how a backtester skips the gate
+        over proven-clean stretches. Sticky state and feed clocks are not touched.
+        """
+        if scan.settings != self._settings or scan.frame.timeframe is not self._timeframe:
+            raise GateUsageError("the scan was made with other settings or another timeframe")
+        if not 0 <= start <= stop <= len(scan.frame):
+            raise GateUsageError(f"rows {start}..{stop} are outside the frame of {len(scan.frame)}")
+        issue = scan.next_issue(start)
+        if issue is not None and issue < stop:
+            raise GateUsageError(f"row {issue} is not ALLOW; feed it to on_bar")
+        if start == stop:
+            return
+        last = (
+            scan.frame.frame.slice(start, stop - start)
+            .group_by("symbol", maintain_order=True)
+            .agg(pl.col("ts_close_utc").last(), pl.col("close").last())
+        )
+        for symbol, ts, close in last.iter_rows():
+            self._last[symbol] = _Last(ts, ts_to_us(ts), close)
+
+    def advance(self, bar: Bar, now: datetime) -> None:
+        """Record ``bar`` as its symbol's latest accepted primary-feed bar, without checking it.
+
+        For callers that proved a stretch clean with :func:`~mqk_integrity.scan_frame` (every
+        row ALLOW, no flagged outlier): passing only the last bar of each symbol of the stretch
+        leaves the gate exactly as if it had seen every bar of it.
+        """
+        now = to_utc(now)
+        self._last_seen[self._feeds[0]] = now
+        ts = bar.ts_close_utc
+        self._last[bar.symbol] = _Last(ts, ts_to_us(ts), bar.close)
 
     def clear(self, *, reason: str, operator: str, now: datetime) -> Decision:
         """Clear every sticky halt/disarm; returns the ALLOW record of what was cleared."""
