@@ -106,6 +106,7 @@ def _summary(path: Path, frame: BarFrame, scan: FrameScan) -> dict[str, Any]:
     first_issue: dict[str, Any] | None = None
     if scan.first_issue is not None:
         decision = scan.decision_at(scan.first_issue)
+        # row: 1-based position among the validated bars, sorted by symbol then close time
         first_issue = {"row": scan.first_issue + 1, "decision": decision}
     ts = frame.frame.get_column("ts_close_utc")
     first: datetime = ts.min()  # type: ignore[assignment]
@@ -175,10 +176,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
     issue = summary["first_issue"]
     if issue is not None:
         decision = issue["decision"]
-        click.echo(
-            f"first issue: row {issue['row']}: {decision.action} {decision.reason_code}:"
-            f" {decision.message}"
-        )
+        click.echo(f"first issue: {decision.action} {decision.reason_code}: {decision.message}")
 
 
 @group.command(name="validate")
@@ -202,7 +200,12 @@ def validate(
     outlier_policy: str,
     as_json: bool,
 ) -> None:
-    """Check a bar file: exit 0 clean, 1 integrity breach (gaps, ...), 2 bad file or input."""
+    """Check a bar file: exit 0 clean, 1 breach, 2 bad file.
+
+    A breach is any bar the integrity gate would not ALLOW: gaps in session bars, bars off the
+    calendar, outliers under policy REJECT or HALT_NEW. A bad file (unreadable, malformed
+    values, broken OHLC, duplicate times ...) is refused whole with every problem listed.
+    """
     try:
         settings = IntegritySettings(
             calendar=calendar,
@@ -271,7 +274,11 @@ def synth(
     volatility: str,
     regime_bars: int,
 ) -> None:
-    """Write deterministic synthetic bars (same arguments => byte-identical file)."""
+    """Write synthetic bars: same arguments, byte-identical file.
+
+    Geometric Brownian motion with trending regimes on the calendar's session grid, prices in
+    exact cents; see mqk_integrity.synth.
+    """
     if (symbol is None) == (symbols is None):
         fail("give exactly one of --symbol or --symbols", ExitCode.BAD_INPUT)
     names = [symbol] if symbol is not None else [s.strip() for s in (symbols or "").split(",")]
