@@ -1,0 +1,870 @@
+"""The backtest loop: bars -> integrity -> broker fills -> ledger -> risk -> strategy -> gateway.
+
+Every component is the real one a paper run uses (IntegrityGate, StrategyHost, ExecutionGateway
+with ArmAuthority, RiskEngine, AllocationGuard, SimBroker, EngineLedger). Bars are grouped into
+*steps* (all symbols' bars with one close time) and each step runs, in order:
+
+1. stale-feed check at the step's close time, then each bar through the integrity gate
+   (a REJECTed bar is neither traded on nor shown to the strategy);
+2. the SimBroker fills resting orders against the bar (fills reach the ledger and risk);
+3. the ledger is marked at the step's closes and the risk engine checks equity (a
+   FLATTEN_AND_HALT submits reduce-only orders to flatten);
+4. the strategy sees the bar; targets that differ from position + working orders become
+   intents through the gateway (MARKET, filled from the next bar's open);
+5. the step's cash and equity are recorded.
+
+``mode="reference"`` runs every step like that, calling the strategy host bar by bar.
+``mode="fast"`` gives exactly the same results: strategy targets come from the strategy's
+vectorised form (equal to bar-by-bar by its contract), and *quiet* stretches — no working
+order, every target already held, no integrity issue, no stale feed, same session, and equity
+strictly between the risk floor and the peak — are advanced in one vectorised step, because
+each of their bars would change nothing but the equity mark.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from mqk_backtest._request import BacktestRequest, BacktestResult, EquityCurve
+from mqk_backtest._stream import EventStream
+from mqk_backtest.errors import BacktestInputError
+from mqk_backtest.metrics import ClosedTrade
+from mqk_execution import (
+    AllocationGuardCheck,
+    ArmAuthority,
+    Bracket,
+    ExecutionEvent,
+    ExecutionGateway,
+    ExecutionSettings,
+    RiskEngineCheck,
+    SimBroker,
+    SubmitResult,
+    targets_to_intents,
+)
+from mqk_integrity import FrameScan, IntegrityGate, IntegritySettings, SessionGrid, scan_frame
+from mqk_isolation import AllocationGuard
+from mqk_portfolio import EngineLedger, LedgerView
+from mqk_risk import RiskEngine, load_risk_limits
+from mqk_schemas import (
+    Action,
+    Bar,
+    BarFrame,
+    Decision,
+    Fill,
+    Side,
+    TargetPosition,
+    Timeframe,
+    Topic,
+    format_decimal,
+)
+from mqk_strategy import (
+    BarArrays,
+    StrategyEvent,
+    StrategyEventType,
+    StrategyHost,
+    StrategyRegistry,
+    StrategySignal,
+    TargetSeries,
+    VectorisedStrategy,
+    fixed_to_decimal,
+)
+
+__all__ = ["run_simulation"]
+
+_SCALE = 100_000_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ZERO = Decimal(0)
+_RECORDED_HOST_EVENTS = frozenset({StrategyEventType.STRATEGY_ERROR, StrategyEventType.BAR_REFUSED})
+
+
+def _units_to_decimal(units: int) -> Decimal:
+    return Decimal(units).scaleb(-8)
+
+
+def _decimal_to_units(value: Decimal, what: str) -> int:
+    scaled = value.scaleb(8)
+    if scaled != scaled.to_integral_value():
+        raise BacktestInputError(f"{what} {value} has more than 8 decimals")
+    return int(scaled)
+
+
+def _utc(us: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=us)
+
+
+@dataclass(frozen=True, slots=True)
+class _Columns:
+    """The bars sorted by (close time, symbol) as numpy columns, plus step boundaries."""
+
+    frame: BarFrame
+    symbols: tuple[str, ...]
+    sym: npt.NDArray[np.int32]
+    ts: npt.NDArray[np.int64]
+    open: npt.NDArray[np.int64]
+    high: npt.NDArray[np.int64]
+    low: npt.NDArray[np.int64]
+    close: npt.NDArray[np.int64]
+    volume: npt.NDArray[np.int64]
+    complete: npt.NDArray[np.bool_]
+    step_start: npt.NDArray[np.int64]
+    step_of_row: npt.NDArray[np.int64]
+
+    @property
+    def steps(self) -> int:
+        return int(self.step_start.shape[0]) - 1
+
+
+def _columns(frame: BarFrame) -> _Columns:
+    df = frame.frame.sort(["ts_close_utc", "symbol"], maintain_order=True)
+    ordered = BarFrame(frame.timeframe, df)
+    symbols = tuple(sorted(df.get_column("symbol").unique().to_list()))
+    index = {s: i for i, s in enumerate(symbols)}
+    sym = np.array([index[s] for s in df.get_column("symbol").to_list()], dtype=np.int32)
+    ts = df.get_column("ts_close_utc").dt.epoch("us").to_numpy().astype(np.int64)
+
+    def units(name: str) -> npt.NDArray[np.int64]:
+        return df.get_column(name).to_physical().cast(pl.Int64).to_numpy().astype(np.int64)
+
+    change = np.flatnonzero(np.r_[True, ts[1:] != ts[:-1]])
+    step_start = np.r_[change, ts.shape[0]].astype(np.int64)
+    step_of_row = np.repeat(np.arange(change.shape[0], dtype=np.int64), np.diff(step_start))
+    return _Columns(
+        frame=ordered,
+        symbols=symbols,
+        sym=sym,
+        ts=ts,
+        open=units("open"),
+        high=units("high"),
+        low=units("low"),
+        close=units("close"),
+        volume=units("volume"),
+        complete=df.get_column("is_complete").to_numpy().astype(np.bool_),
+        step_start=step_start,
+        step_of_row=step_of_row,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _FastTargets:
+    """Per-row strategy output from the vectorised form (rows of :class:`_Columns`)."""
+
+    quantity: npt.NDArray[np.int64]
+    active: npt.NDArray[np.bool_]
+    stop: npt.NDArray[np.int64]
+    change_rows: npt.NDArray[np.int64]
+
+
+class _TradeBook:
+    """Round trips per symbol: opened when a position leaves zero, closed when it returns."""
+
+    def __init__(self) -> None:
+        self._open: dict[str, tuple[datetime, Decimal, Decimal]] = {}
+        self.closed: list[ClosedTrade] = []
+
+    def on_fill(self, fill: Fill, before: Decimal, after: Decimal, realised: Decimal) -> None:
+        entry = self._open.get(fill.symbol)
+        if entry is not None:
+            ts, pnl, size = entry
+            pnl += realised - fill.fee
+            if after == 0 or (before > 0) != (after > 0):
+                self.closed.append(ClosedTrade(fill.symbol, ts, fill.ts_utc, size, pnl))
+                del self._open[fill.symbol]
+                if after != 0:
+                    self._open[fill.symbol] = (fill.ts_utc, _ZERO, abs(after))
+            else:
+                self._open[fill.symbol] = (ts, pnl, max(size, abs(after)))
+        elif after != 0:
+            self._open[fill.symbol] = (fill.ts_utc, -fill.fee, abs(after))
+
+
+class _Simulation:
+    """One backtest run over the real components (see the module docstring)."""
+
+    def __init__(
+        self,
+        request: BacktestRequest,
+        registry: StrategyRegistry,
+        mode: str,
+        progress: Callable[[int, int], None] | None,
+    ) -> None:
+        config = request.config
+        settings = config.settings
+        self._request = request
+        self._mode = mode
+        self._progress = progress
+        self._engine_id = config.engine_id
+        self._run_id = request.run_id
+        self._timeframe: Timeframe = settings.engine.timeframe
+        if request.bars.timeframe is not self._timeframe:
+            raise BacktestInputError(
+                f"bars are {request.bars.timeframe} but engine {self._engine_id} trades"
+                f" {self._timeframe}"
+            )
+        if len(request.bars) == 0:
+            raise BacktestInputError("no bars to backtest")
+        self._cols = _columns(request.bars)
+        self._now = _utc(int(self._cols.ts[0]))
+        self._stream = EventStream(self._run_id, self._engine_id)
+
+        data = IntegritySettings.model_validate(settings.data.model_dump())
+        self._grid = SessionGrid(data.calendar, self._timeframe)
+        self._scan: FrameScan = scan_frame(self._cols.frame, data, grid=self._grid)
+        self._gate = IntegrityGate(data, self._timeframe, started_at=self._now, grid=self._grid)
+        self._stale_after = data.stale_feed_seconds * 1_000_000
+        pos, _ = self._grid.locate(self._cols.ts[self._cols.step_start[:-1]])
+        labels = self._grid.session_days
+        self._session_day = labels[np.minimum(pos, labels.shape[0] - 1)].astype(np.int64)
+
+        starting_cash: Decimal = settings.broker.starting_cash
+        self._starting_cash = starting_cash
+        self._ledger = EngineLedger(self._engine_id, starting_cash)
+        view = LedgerView(self._ledger)
+        self._risk = RiskEngine(
+            load_risk_limits(settings.risk),
+            engine_id=self._engine_id,
+            session_of=self._session_of,
+            initial_equity=starting_cash,
+        )
+        execution = ExecutionSettings.model_validate(settings.execution.model_dump())
+        guard = AllocationGuard.from_settings(
+            [settings.engine.model_dump()],
+            market_buffer=(execution.spread_bps / 2 + execution.slippage_cap_bps) / 10_000,
+        )
+        self._broker = SimBroker(
+            execution,
+            clock=self._clock,
+            account_id=settings.broker.account_id,
+            starting_cash=starting_cash,
+            currency=settings.broker.currency,
+        )
+        authority = ArmAuthority(self._run_id, self._engine_id)
+        self._arm_token = authority.arm()
+        self._authority = authority
+        self._gateway = ExecutionGateway(
+            engine_id=self._engine_id,
+            run_id=self._run_id,
+            broker=self._broker,
+            arm_verifier=authority.verifier,
+            integrity=self,
+            risk=RiskEngineCheck(self._risk, view),
+            allocation=AllocationGuardCheck(guard, view, lambda: self._ledger.equity),
+            positions=self._ledger,
+            clock=self._clock,
+            event_sink=self._on_execution_event,
+            on_fill=self._on_fill,
+        )
+        self._host = StrategyHost.from_engine_config(
+            settings.engine, registry=registry, record=self._on_strategy_event
+        )
+        self._shadow = bool(settings.engine.shadow)
+        self._shadow_book: dict[str, Decimal] = {}
+        self._refused: dict[str, Decimal] = {}
+        self._next_seq = 0
+        self._trades = _TradeBook()
+        self._costs = _ZERO
+        self._halted: str | None = None
+        self._disarmed: str | None = None
+        self._last_close: dict[int, int] = {}
+        self._fast = self._fast_targets(registry) if mode == "fast" else None
+
+        n = self._cols.steps
+        self._eq_ts = self._cols.ts[self._cols.step_start[:-1]].copy()
+        self._must_run = self._steps_that_must_run()
+        self._active_rows: list[npt.NDArray[np.int64]] = (
+            [
+                np.flatnonzero((self._cols.sym == i) & self._fast.active).astype(np.int64)
+                for i in range(len(self._cols.symbols))
+            ]
+            if self._fast is not None
+            else []
+        )
+        self._eq_cash = np.zeros(n, dtype=np.int64)
+        self._eq_equity = np.zeros(n, dtype=np.int64)
+        self._eq_exposed = np.zeros(n, dtype=np.bool_)
+
+    # -- views the components call back ---------------------------------------------------
+
+    def _clock(self) -> datetime:
+        return self._now
+
+    def _session_of(self, ts: datetime) -> date:
+        pos, _ = self._grid.locate_one(int((ts - _EPOCH) / timedelta(microseconds=1)))
+        labels = self._grid.session_days
+        return date(1970, 1, 1) + timedelta(days=int(labels[min(pos, labels.shape[0] - 1)]))
+
+    def integrity_decision(self, symbol: str) -> Decision:
+        """The gateway's integrity view: the gate's sticky state (ALLOW when clear)."""
+        return self._gate.status()
+
+    # -- event sinks ------------------------------------------------------------------------
+
+    def _on_execution_event(self, event: ExecutionEvent) -> None:
+        self._stream.add(
+            event.ts_utc,
+            event.topic,
+            event.event_type,
+            dict(event.payload),
+            correlation_id=event.client_order_id,
+        )
+
+    def _on_strategy_event(self, event: StrategyEvent) -> None:
+        if event.event_type in _RECORDED_HOST_EVENTS:
+            self._stream.add(
+                _utc(event.ts_close_us), Topic.STRATEGY, event.event_type.value, event.payload
+            )
+            if event.event_type is StrategyEventType.STRATEGY_ERROR and self._halted is None:
+                self._halted = f"STRATEGY_ERROR at {_utc(event.ts_close_us).isoformat()}"
+
+    def _on_fill(self, fill: Fill) -> None:
+        before = self._ledger.position(fill.symbol)
+        result = self._ledger.apply(fill)
+        if not result.applied:
+            return
+        self._risk.on_fill(fill, position_before=before)
+        self._costs += fill.fee
+        self._trades.on_fill(fill, before, result.position, result.realised_pnl)
+        self._stream.add(
+            fill.ts_utc,
+            Topic.LEDGER,
+            "FILL_APPLIED",
+            {
+                "broker_fill_id": fill.broker_fill_id,
+                "symbol": fill.symbol,
+                "side": fill.side.value,
+                "quantity": format_decimal(fill.quantity),
+                "price": format_decimal(fill.price),
+                "fee": format_decimal(fill.fee),
+                "position": format_decimal(result.position),
+                "cash": format_decimal(self._ledger.cash),
+            },
+            correlation_id=fill.client_order_id,
+        )
+
+    def _record_decision(self, topic: Topic, decision: Decision, symbol: str | None) -> None:
+        payload: dict[str, Any] = {
+            "action": decision.action.value,
+            "reason_code": decision.reason_code,
+            "message": decision.message,
+            "evidence": decision.evidence,
+        }
+        if symbol is not None:
+            payload["symbol"] = symbol
+        self._stream.add(self._now, topic, "DECISION", payload)
+        if decision.action is Action.DISARM and self._disarmed is None:
+            self._disarmed = f"{decision.reason_code} at {self._now.isoformat()}"
+            self._authority.disarm()
+        elif decision.action in (Action.HALT_NEW, Action.FLATTEN_AND_HALT) and self._halted is None:
+            self._halted = f"{decision.reason_code} at {self._now.isoformat()}"
+
+    # -- strategy targets -----------------------------------------------------------------
+
+    def _fast_targets(self, registry: StrategyRegistry) -> _FastTargets | None:
+        """Vectorised targets for every row, or None when the strategy has no such form."""
+        specs = self._request.config.settings.engine.strategies
+        if len(specs) != 1:
+            return None
+        strategy = registry.build(specs[0].name, specs[0].params)
+        if not isinstance(strategy, VectorisedStrategy):
+            return None
+        cols = self._cols
+        rows = cols.sym.shape[0]
+        quantity = np.zeros(rows, dtype=np.int64)
+        active = np.zeros(rows, dtype=np.bool_)
+        stop = np.zeros(rows, dtype=np.int64)
+        ok = self._scan.actions != 1  # rows the gate REJECTs never reach the strategy
+        ok &= cols.complete
+        for index, symbol in enumerate(cols.symbols):
+            rows_of = np.flatnonzero((cols.sym == index) & ok)
+            if rows_of.size == 0:
+                continue
+            arrays = BarArrays(
+                symbol=symbol,
+                ts_close_us=cols.ts[rows_of],
+                open=cols.open[rows_of],
+                high=cols.high[rows_of],
+                low=cols.low[rows_of],
+                close=cols.close[rows_of],
+                volume=cols.volume[rows_of].astype(np.float64) / _SCALE,
+            )
+            try:
+                series: TargetSeries = strategy.targets_vectorised(arrays)
+            except Exception:
+                return None  # the bar-by-bar host will meet (and record) the same error
+            quantity[rows_of] = series.quantity
+            active[rows_of] = series.active
+            if series.stop is not None:
+                stop[rows_of] = series.stop
+        change = np.zeros(rows, dtype=np.bool_)
+        for index in range(len(cols.symbols)):
+            rows_of = np.flatnonzero((cols.sym == index) & active)
+            if rows_of.size:
+                q = quantity[rows_of]
+                s = stop[rows_of]
+                moved = np.r_[True, (q[1:] != q[:-1]) | (s[1:] != s[:-1])]
+                change[rows_of[moved]] = True
+        return _FastTargets(quantity, active, stop, np.flatnonzero(change).astype(np.int64))
+
+    def _signal_targets(self, row: int) -> tuple[TargetPosition, Decimal | None] | None:
+        """The precomputed target (and stop) of ``row``, or None during warm-up."""
+        assert self._fast is not None
+        if not self._fast.active[row]:
+            return None
+        symbol = self._cols.symbols[int(self._cols.sym[row])]
+        target = TargetPosition(
+            symbol=symbol, quantity=fixed_to_decimal(int(self._fast.quantity[row]))
+        )
+        stop_units = int(self._fast.stop[row])
+        return target, (fixed_to_decimal(stop_units) if stop_units else None)
+
+    # -- orders -----------------------------------------------------------------------------
+
+    def _act_on_targets(
+        self, targets: tuple[TargetPosition, ...], stops: Mapping[str, Decimal]
+    ) -> None:
+        """Turn targets into intents through the gateway (or into SHADOW intents)."""
+        if self._shadow:
+            self._shadow_intents(targets)
+            return
+        if self._disarmed is not None:
+            return
+        targets = tuple(
+            t for t in targets if t.quantity is None or self._refused.get(t.symbol) != t.quantity
+        )
+        if not targets:
+            return
+        prices = {t.symbol: self._price(t.symbol) for t in targets}
+        pending = {t.symbol: self._gateway.pending_quantity(t.symbol) for t in targets}
+        plan = targets_to_intents(
+            targets,
+            self._ledger,
+            engine_id=self._engine_id,
+            run_id=self._run_id,
+            next_seq=self._next_seq,
+            prices=prices,
+            pending=pending,
+        )
+        self._next_seq = plan.next_seq
+        for intent in plan.intents:
+            stop = stops.get(intent.symbol)
+            if intent.reduce_only:
+                self._cancel_protection(intent.symbol)
+            bracket = (
+                Bracket(stop_price=stop) if stop is not None and not intent.reduce_only else None
+            )
+            result: SubmitResult = self._gateway.submit(
+                intent,
+                arm_token=self._arm_token,
+                reference_price=prices[intent.symbol],
+                bracket=bracket,
+            )
+            if not result.accepted:
+                wanted = next(t.quantity for t in targets if t.symbol == intent.symbol)
+                if wanted is not None:
+                    self._refused[intent.symbol] = wanted
+                if result.decision.action in (Action.HALT_NEW, Action.FLATTEN_AND_HALT):
+                    self._record_decision(Topic.RISK, result.decision, intent.symbol)
+            else:
+                self._refused.pop(intent.symbol, None)
+
+    def _cancel_protection(self, symbol: str) -> None:
+        for order in self._gateway.open_orders(symbol):
+            if self._gateway.is_protective(order.client_order_id):
+                self._gateway.cancel(order.client_order_id)
+
+    def _shadow_intents(self, targets: tuple[TargetPosition, ...]) -> None:
+        for target in sorted(targets, key=lambda t: t.symbol):
+            wanted = target.quantity if target.quantity is not None else _ZERO
+            held = self._shadow_book.get(target.symbol, _ZERO)
+            if wanted == held:
+                continue
+            delta = wanted - held
+            self._shadow_book[target.symbol] = wanted
+            self._stream.add(
+                self._now,
+                Topic.STRATEGY,
+                "SHADOW_INTENT",
+                {
+                    "symbol": target.symbol,
+                    "side": (Side.BUY if delta > 0 else Side.SELL).value,
+                    "quantity": format_decimal(abs(delta)),
+                    "target": format_decimal(wanted),
+                },
+            )
+
+    def _price(self, symbol: str) -> Decimal:
+        index = self._cols.symbols.index(symbol)
+        return _units_to_decimal(self._last_close[index])
+
+    def _flatten_if_requested(self) -> None:
+        if not self._risk.flatten_requested:
+            return
+        positions = self._ledger.positions()
+        targets = self._risk.flatten_targets(positions)
+        if targets:
+            self._act_on_targets(targets, {})
+
+    # -- one step, bar by bar ---------------------------------------------------------------
+
+    def _bar(self, row: int) -> Bar:
+        cols = self._cols
+        return Bar.model_construct(
+            symbol=cols.symbols[int(cols.sym[row])],
+            timeframe=self._timeframe,
+            ts_close_utc=self._now,
+            open=_units_to_decimal(int(cols.open[row])),
+            high=_units_to_decimal(int(cols.high[row])),
+            low=_units_to_decimal(int(cols.low[row])),
+            close=_units_to_decimal(int(cols.close[row])),
+            volume=_units_to_decimal(int(cols.volume[row])),
+            is_complete=bool(cols.complete[row]),
+        )
+
+    def _step(self, step: int) -> None:
+        cols = self._cols
+        lo, hi = int(cols.step_start[step]), int(cols.step_start[step + 1])
+        self._now = _utc(int(cols.ts[lo]))
+        stale = self._gate.check_stale(self._now)
+        if stale.action is not Action.ALLOW:
+            self._record_decision(Topic.MARKET, stale, None)
+        used: list[tuple[int, Bar]] = []
+        for row in range(lo, hi):
+            bar = self._bar(row)
+            decision = self._gate.on_bar(bar, self._now)
+            if decision.action is not Action.ALLOW or decision.reason_code != "OK":
+                self._record_decision(Topic.MARKET, decision, bar.symbol)
+            if decision.action is Action.REJECT:
+                continue
+            self._broker.on_bar(bar)
+            self._last_close[int(cols.sym[row])] = int(cols.close[row])
+            used.append((row, bar))
+        if used:
+            self._ledger.mark_all({bar.symbol: bar.close for _, bar in used})
+        for decision in self._risk.on_mark(
+            self._now,
+            self._ledger.equity,
+            session=self._session_date(step),
+            data_ts=self._now,
+        ):
+            self._record_decision(Topic.RISK, decision, None)
+        self._flatten_if_requested()
+        if self._mode == "fast":
+            self._fast_signals(used)
+        else:
+            self._host_signals(used)
+        self._record_equity(step)
+
+    def _host_signals(self, used: list[tuple[int, Bar]]) -> None:
+        cols = self._cols
+        for row, bar in used:
+            result = self._host.on_fixed_bar(
+                bar.symbol,
+                self._timeframe,
+                int(cols.ts[row]),
+                int(cols.open[row]),
+                int(cols.high[row]),
+                int(cols.low[row]),
+                int(cols.close[row]),
+                int(cols.volume[row]) / _SCALE,
+                is_complete=bool(cols.complete[row]),
+            )
+            for signal in result.signals:
+                self._act_on_signal(signal)
+
+    def _act_on_signal(self, signal: StrategySignal) -> None:
+        stops = {s.symbol: s.stop_price for s in signal.output.stops}
+        self._act_on_targets(signal.output.targets, stops)
+
+    def _fast_signals(self, used: list[tuple[int, Bar]]) -> None:
+        if self._host.halted is not None:
+            return
+        for row, _ in used:
+            signal = self._signal_targets(row)
+            if signal is None:
+                continue
+            target, stop = signal
+            self._act_on_targets((target,), {target.symbol: stop} if stop is not None else {})
+
+    def _session_date(self, step: int) -> date:
+        return date(1970, 1, 1) + timedelta(days=int(self._session_day[step]))
+
+    def _record_equity(self, step: int) -> None:
+        self._eq_cash[step] = _decimal_to_units(self._ledger.cash, "cash")
+        self._eq_equity[step] = _decimal_to_units(self._ledger.equity, "equity")
+        self._eq_exposed[step] = any(q != 0 for q in self._ledger.positions().values())
+
+    # -- quiet stretches (fast mode) ----------------------------------------------------------
+
+    def _quiet_end(self, step: int) -> int:
+        """First step at or after ``step`` that must run in full (``step`` itself if any)."""
+        fast = self._fast
+        cols = self._cols
+        if (
+            fast is None
+            or self._shadow
+            or self._broker.has_resting
+            or self._gateway.open_orders()
+            or (self._risk.flatten_requested and any(self._ledger.positions().values()))
+            or self._host.halted is not None
+        ):
+            return step
+        positions = self._ledger.positions()
+        held = np.array(
+            [_decimal_to_units(positions.get(s, _ZERO), "position") for s in cols.symbols],
+            dtype=np.int64,
+        )
+        if np.any(held % _SCALE):
+            return step  # fractional positions: equity is marked bar by bar
+        refused = np.array(
+            [
+                _decimal_to_units(self._refused[s], "target") if s in self._refused else -1
+                for s in cols.symbols
+            ],
+            dtype=np.int64,
+        )
+        has_refused = np.array([s in self._refused for s in cols.symbols], dtype=np.bool_)
+
+        cash = _decimal_to_units(self._ledger.cash, "cash")
+        lo_row = int(cols.step_start[step])
+        must = self._must_run
+        m = int(np.searchsorted(must, step))
+        if m < must.shape[0] and int(must[m]) == step:
+            return step
+        end = int(must[m]) if m < must.shape[0] else cols.steps
+        # the first row at or after this step whose target is not what is held
+        hi_row = int(cols.step_start[end])
+        changes = fast.change_rows
+        k = int(np.searchsorted(changes, lo_row))
+        chunk = 64
+        while k < changes.shape[0] and int(changes[k]) < hi_row:
+            rows = changes[k : k + chunk]
+            index = cols.sym[rows]
+            wanted = fast.quantity[rows]
+            mismatch = (wanted != held[index]) & ~(has_refused[index] & (wanted == refused[index]))
+            hit = np.flatnonzero(mismatch)
+            if hit.size:
+                end = min(end, int(cols.step_of_row[int(rows[int(hit[0])])]))
+                break
+            k += chunk
+            chunk *= 2
+        # a target already in force that is not what is held signals at the symbol's next bar
+        for sym_index, active_rows in enumerate(self._active_rows):
+            at = int(np.searchsorted(active_rows, lo_row))
+            if at == 0 or at >= active_rows.shape[0]:
+                continue
+            in_force = int(fast.quantity[int(active_rows[at - 1])])
+            if in_force != int(held[sym_index]) and not (
+                has_refused[sym_index] and in_force == int(refused[sym_index])
+            ):
+                end = min(end, int(cols.step_of_row[int(active_rows[at])]))
+        if end <= step:
+            return step
+        # risk: equity must stay strictly above the floor and at or below the peak
+        equity, held_marks = self._stretch_equity(step, end, held, cash)
+        peak = self._risk.peak_equity
+        floor = self._risk.equity_floor
+        bad = np.zeros(end - step, dtype=np.bool_)
+        if peak is not None:
+            bad |= equity > _decimal_floor_units(peak)
+        if floor is not None:
+            bad |= equity < _decimal_floor_units(floor) + 1
+        first_bad = np.flatnonzero(bad)
+        if first_bad.size:
+            end = step + int(first_bad[0])
+        if end <= step:
+            return step
+        self._advance(step, end, equity[: end - step], cash, held, held_marks)
+        return end
+
+    def _steps_that_must_run(self) -> npt.NDArray[np.int64]:
+        """Steps a quiet stretch may never cover: integrity issues and flagged outliers, stale
+        gaps, and the first and last step of every session (risk's day-start rollover)."""
+        cols = self._cols
+        n = cols.steps
+        days = self._session_day
+        first = np.r_[True, days[1:] != days[:-1]]
+        last = np.r_[days[1:] != days[:-1], True]
+        stale = np.r_[False, np.diff(self._eq_ts) > self._stale_after]
+        flagged = np.zeros(n, dtype=np.bool_)
+        flagged[cols.step_of_row[self._scan.issue_rows]] = True
+        flagged[cols.step_of_row[self._scan.outlier_rows]] = True
+        return np.flatnonzero(first | last | stale | flagged).astype(np.int64)
+
+    def _stretch_equity(
+        self, step: int, end: int, held: npt.NDArray[np.int64], cash: int
+    ) -> tuple[npt.NDArray[np.int64], dict[int, npt.NDArray[np.int64]]]:
+        """Equity of each step of ``[step, end)`` and the held symbols' marks (1e-8 units)."""
+        cols = self._cols
+        equity = np.full(end - step, cash, dtype=np.int64)
+        held_marks: dict[int, npt.NDArray[np.int64]] = {}
+        lo_row, hi_row = int(cols.step_start[step]), int(cols.step_start[end])
+        for index in np.flatnonzero(held).tolist():
+            rows = lo_row + np.flatnonzero(cols.sym[lo_row:hi_row] == index)
+            marks = np.full(end - step, self._last_close[index], dtype=np.int64)
+            steps = cols.step_of_row[rows] - step
+            marks[steps] = cols.close[rows]
+            marks = _forward_fill(marks, steps, self._last_close[index])
+            equity += held[index] // _SCALE * marks
+            held_marks[index] = marks
+        return equity, held_marks
+
+    def _advance(
+        self,
+        step: int,
+        end: int,
+        equity: npt.NDArray[np.int64],
+        cash: int,
+        held: npt.NDArray[np.int64],
+        held_marks: dict[int, npt.NDArray[np.int64]],
+    ) -> None:
+        """Apply a proven-quiet stretch ``[step, end)`` in one go."""
+        cols = self._cols
+        lo_row, hi_row = int(cols.step_start[step]), int(cols.step_start[end])
+        self._eq_equity[step:end] = equity
+        self._eq_cash[step:end] = cash
+        self._eq_exposed[step:end] = bool(np.any(held != 0))
+        last_rows: dict[int, int] = {}
+        sym = cols.sym[lo_row:hi_row]
+        for index in np.unique(sym).tolist():
+            last_rows[index] = lo_row + int(np.flatnonzero(sym == index)[-1])
+        best = step + int(np.argmax(equity))
+        self._now = _utc(int(self._eq_ts[end - 1]))
+        for row in sorted(last_rows.values()):
+            bar = self._bar_at(row)
+            self._gate.advance(bar, bar.ts_close_utc)  # every row proven ALLOW by the scan
+            self._broker.on_bar(bar)
+        for index, row in last_rows.items():
+            self._last_close[index] = int(cols.close[row])
+        if held_marks:
+            self._ledger.mark_all(
+                {
+                    cols.symbols[i]: _units_to_decimal(int(m[best - step]))
+                    for i, m in held_marks.items()
+                }
+            )
+        marks_end = {cols.symbols[i]: _units_to_decimal(c) for i, c in self._last_close.items()}
+        self._ledger.mark_all(marks_end)
+
+    def _bar_at(self, row: int) -> Bar:
+        saved = self._now
+        self._now = _utc(int(self._cols.ts[row]))
+        bar = self._bar(row)
+        self._now = saved
+        return bar
+
+    # -- the run ---------------------------------------------------------------------------------
+
+    def run(self) -> BacktestResult:
+        cols = self._cols
+        settings = self._request.config.settings
+        self._stream.add(
+            self._now,
+            Topic.RUNTIME,
+            "BACKTEST_STARTED",
+            {
+                "config_hash": self._request.config.config_hash,
+                "data_hash": self._request.data_hash,
+                "seed": self._request.seed,
+                "bars": int(cols.ts.shape[0]),
+                "steps": cols.steps,
+                "symbols": list(cols.symbols),
+                "timeframe": self._timeframe.value,
+                "strategies": [s.model_dump() for s in settings.engine.strategies],
+                "shadow": self._shadow,
+            },
+        )
+        step = 0
+        n = cols.steps
+        report_every = max(n // 200, 1)
+        next_report = 0
+        while step < n:
+            if self._mode == "fast" and self._disarmed is None:
+                end = self._quiet_end(step)
+                if end > step:
+                    step = end
+                    continue
+            self._step(step)
+            step += 1
+            if self._progress is not None and step >= next_report:
+                self._progress(step, n)
+                next_report = step + report_every
+        if self._progress is not None:
+            self._progress(n, n)
+        final_equity = self._ledger.equity
+        self._stream.add(
+            self._now,
+            Topic.RUNTIME,
+            "BACKTEST_FINISHED",
+            {
+                "final_cash": format_decimal(self._ledger.cash),
+                "final_equity": format_decimal(final_equity),
+                "orders": len(self._gateway.orders()),
+                "fills": len(self._ledger.fills),
+                "halted": self._halted,
+                "disarmed": self._disarmed,
+                "equity_curve_sha256": _curve_digest(self._eq_ts, self._eq_cash, self._eq_equity),
+            },
+        )
+        return BacktestResult(
+            request=self._request,
+            events=self._stream.records,
+            orders=self._gateway.orders(),
+            fills=self._ledger.fills,
+            trades=tuple(self._trades.closed),
+            equity=EquityCurve(self._eq_ts, self._eq_cash, self._eq_equity, self._eq_exposed),
+            final_cash=self._ledger.cash,
+            final_equity=final_equity,
+            costs_paid=self._costs,
+            ambiguous_bars=self._broker.ambiguous_bars,
+            halted=self._halted,
+            disarmed=self._disarmed,
+            mode=self._mode if self._fast is not None or self._mode == "reference" else "reference",
+        )
+
+
+def _decimal_floor_units(value: Decimal) -> int:
+    """floor(value * 1e8) as an int (exact)."""
+    return int((value.scaleb(8)).to_integral_value(rounding="ROUND_FLOOR"))
+
+
+def _forward_fill(
+    marks: npt.NDArray[np.int64], filled_at: npt.NDArray[np.int64], first: int
+) -> npt.NDArray[np.int64]:
+    """Carry each symbol's last close forward over steps where it had no bar."""
+    has = np.zeros(marks.shape[0], dtype=np.bool_)
+    has[filled_at] = True
+    index = np.where(has, np.arange(marks.shape[0]), -1)
+    index = np.maximum.accumulate(index)
+    out = np.where(index >= 0, marks[np.maximum(index, 0)], first)
+    return out.astype(np.int64)
+
+
+def _curve_digest(
+    ts: npt.NDArray[np.int64], cash: npt.NDArray[np.int64], equity: npt.NDArray[np.int64]
+) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    for column in (ts, cash, equity):
+        digest.update(np.ascontiguousarray(column, dtype="<i8").tobytes())
+    return digest.hexdigest()
+
+
+def run_simulation(
+    request: BacktestRequest,
+    *,
+    registry: StrategyRegistry,
+    mode: str = "fast",
+    progress: Callable[[int, int], None] | None = None,
+) -> BacktestResult:
+    """Run ``request``; ``mode`` is ``"fast"`` (default) or ``"reference"`` (bar by bar)."""
+    if mode not in ("fast", "reference"):
+        raise BacktestInputError(f"mode must be 'fast' or 'reference', not {mode!r}")
+    return _Simulation(request, registry, mode, progress).run()

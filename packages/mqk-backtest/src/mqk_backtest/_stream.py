@@ -1,0 +1,73 @@
+"""The run's ordered event stream, kept as canonical JSON-ready records (no per-event pydantic).
+
+Records have the shape of :class:`mqk_schemas.EventEnvelope`; values are already plain JSON
+types (exact decimals as strings), so serialising one is a single ``json.dumps``.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from mqk_schemas import Topic, event_id, format_utc, jsonable
+
+__all__ = ["EventStream", "record_json"]
+
+
+def record_json(record: Mapping[str, Any]) -> str:
+    """Canonical JSON text of one record (sorted keys, no spaces)."""
+    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+class EventStream:
+    """Appends envelope-shaped records with consecutive ``seq`` numbers."""
+
+    def __init__(self, run_id: uuid.UUID, engine_id: str) -> None:
+        self._run_id = run_id
+        self._run = str(run_id)
+        self._engine_id = engine_id
+        self._records: list[dict[str, Any]] = []
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        """Every record so far, in order."""
+        return self._records
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def add(
+        self,
+        ts: datetime,
+        topic: Topic,
+        event_type: str,
+        payload: Mapping[str, Any],
+        *,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+    ) -> int:
+        """Append one event; returns its ``seq``."""
+        seq = len(self._records)
+        self._records.append(
+            {
+                "event_id": str(event_id(self._run_id, seq)),
+                "run_id": self._run,
+                "engine_id": self._engine_id,
+                "ts_utc": format_utc(ts),
+                "seq": seq,
+                "topic": topic.value,
+                "event_type": event_type,
+                "correlation_id": correlation_id,
+                "causation_id": causation_id,
+                "payload": _plain(payload),
+            }
+        )
+        return seq
+
+
+def _plain(payload: Mapping[str, Any]) -> Any:
+    """Plain JSON types with exact decimals as strings (so the record needs no custom encoder)."""
+    return json.loads(json.dumps(jsonable(payload), default=str))
