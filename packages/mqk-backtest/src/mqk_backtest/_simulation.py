@@ -736,10 +736,10 @@ class _Simulation:
             last_rows[index] = lo_row + int(np.flatnonzero(sym == index)[-1])
         best = step + int(np.argmax(equity))
         self._now = _utc(int(self._eq_ts[end - 1]))
+        self._gate.fast_forward(self._scan, lo_row, hi_row)  # every row proven ALLOW
+        self._gate.on_tick(self._gate.feeds[0], self._now)
         for row in sorted(last_rows.values()):
-            bar = self._bar_at(row)
-            self._gate.advance(bar, bar.ts_close_utc)  # every row proven ALLOW by the scan
-            self._broker.on_bar(bar)
+            self._broker.on_bar(self._bar_at(row))
         for index, row in last_rows.items():
             self._last_close[index] = int(cols.close[row])
         if held_marks:

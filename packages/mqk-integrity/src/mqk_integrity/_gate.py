@@ -186,18 +186,6 @@ class IntegrityGate:
         for symbol, ts, close in last.iter_rows():
             self._last[symbol] = _Last(ts, ts_to_us(ts), close)
 
-    def advance(self, bar: Bar, now: datetime) -> None:
-        """Record ``bar`` as its symbol's latest accepted primary-feed bar, without checking it.
-
-        For callers that proved a stretch clean with :func:`~mqk_integrity.scan_frame` (every
-        row ALLOW, no flagged outlier): passing only the last bar of each symbol of the stretch
-        leaves the gate exactly as if it had seen every bar of it.
-        """
-        now = to_utc(now)
-        self._last_seen[self._feeds[0]] = now
-        ts = bar.ts_close_utc
-        self._last[bar.symbol] = _Last(ts, ts_to_us(ts), bar.close)
-
     def clear(self, *, reason: str, operator: str, now: datetime) -> Decision:
         """Clear every sticky halt/disarm; returns the ALLOW record of what was cleared."""
         if not reason.strip() or not operator.strip():
