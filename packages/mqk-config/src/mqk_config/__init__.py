@@ -34,6 +34,7 @@ from mqk_config._models import (
 )
 from mqk_config._overrides import overrides_from_assignments
 from mqk_config._render import render_config_text
+from mqk_config._restore import config_from_canonical_json
 from mqk_config._secrets import (
     ENTROPY_MIN_LENGTH,
     ENTROPY_THRESHOLD_BITS,
@@ -92,6 +93,7 @@ __all__ = [
     "__version__",
     "available_layers",
     "canonical_config_json",
+    "config_from_canonical_json",
     "config_hash",
     "deep_merge",
     "detect_secrets",
