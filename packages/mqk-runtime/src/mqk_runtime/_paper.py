@@ -131,6 +131,7 @@ class PaperBroker:
         self._history: list[BrokerUpdate] = []
         self._batch: list[BrokerUpdate] | None = None
         self._rejected: dict[str, Order] = {}
+        self._external: dict[str, Order] = {}
         self._last_bar: dict[str, datetime] = {}
         self._submits: list[str] = []
         self._replay(journal.entries())
@@ -207,11 +208,19 @@ class PaperBroker:
         return self._apply_replace(client_order_id, replacement, now)
 
     def snapshot(self) -> BrokerSnapshot:
-        """Orders (injected rejects included), fills, positions and account."""
+        """Orders (injected rejects and external orders included), fills, positions, account."""
         snapshot = self._sim.snapshot()
-        if not self._rejected:
+        if not self._rejected and not self._external:
             return snapshot
-        return snapshot.model_copy(update={"orders": (*snapshot.orders, *self._rejected.values())})
+        orders = (*snapshot.orders, *self._rejected.values(), *self._external.values())
+        return snapshot.model_copy(update={"orders": orders})
+
+    def place_external(self, order: Order) -> None:
+        """Simulate an order placed in this account outside the engine (another process using
+        the same keys, an operator on the broker's website): journaled, listed in snapshots,
+        never reported to the gateway. Reconciliation must catch it."""
+        self._journal.append("EXTERNAL", self._clock(), {"order": order.model_dump(mode="json")})
+        self._external[order.client_order_id] = order
 
     # -- market data --------------------------------------------------------------------------
 
@@ -293,6 +302,9 @@ class PaperBroker:
                 elif entry.kind == "REPLACE":
                     replacement = OrderIntent.model_validate(payload["replacement"])
                     self._apply_replace(payload["client_order_id"], replacement, entry.ts_utc)
+                elif entry.kind == "EXTERNAL":
+                    order = Order.model_validate(payload["order"])
+                    self._external[order.client_order_id] = order
                 elif entry.kind == "BAR":
                     self._apply_bar(Bar.model_validate(payload))
                 else:

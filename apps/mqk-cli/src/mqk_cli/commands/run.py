@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from mqk_cli.commands import paper
 from mqk_cli.commands.db import now_utc, open_database, refuse
 from mqk_cli.exit_codes import ExitCode
 from mqk_cli.output import fail, print_json, print_table
@@ -338,3 +339,6 @@ def check_health_cmd(
             _table("Stale runs", halted or stale)
     if remaining:
         ctx.exit(int(ExitCode.REFUSED))
+
+
+group.add_command(paper.command)
