@@ -46,7 +46,15 @@ class AuditChain:
 
     def line_for(self, record: Any) -> str:
         """Chain ``record`` and return its line (without newline)."""
-        record_json = canonical_json(record)
+        return self.line_for_json(canonical_json(record))
+
+    def line_for_json(self, record_json: str) -> str:
+        """Chain a record already serialised as canonical JSON; returns its line.
+
+        The text must be canonical (sorted keys, no spaces, numbers as written), as produced by
+        :func:`~mqk_schemas.canonical_json` or ``json.dumps(..., sort_keys=True,
+        separators=(",", ":"), ensure_ascii=False)`` over plain JSON types.
+        """
         digest = _link(self._last_hash, record_json)
         line = f'{{"hash":"{digest}","prev_hash":"{self._last_hash}","record":{record_json}}}'
         self._last_hash = digest

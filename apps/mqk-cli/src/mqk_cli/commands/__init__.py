@@ -9,6 +9,6 @@ __all__ = ["command_groups"]
 
 def command_groups() -> list[click.Command]:
     """Every top-level command group, in help order."""
-    from mqk_cli.commands import config, data, db, reconcile, run
+    from mqk_cli.commands import backtest, config, data, db, reconcile, run
 
-    return [config.group, data.group, db.group, run.group, reconcile.group]
+    return [config.group, data.group, backtest.group, db.group, run.group, reconcile.group]

@@ -1,0 +1,404 @@
+"""``mqk-cli backtest``: run, replay, stress and show deterministic backtests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from mqk_backtest import (
+    ArtifactError,
+    BacktestError,
+    BacktestRequest,
+    BacktestResult,
+    ReplayError,
+    data_file_hash,
+    deterministic_run_id,
+    host_fingerprint,
+    load_manifest,
+    replay_run,
+    run_backtest,
+    stress_rows,
+    write_artifacts,
+)
+from mqk_cli.exit_codes import ExitCode
+from mqk_cli.output import console, fail, print_json, print_table
+from mqk_config import ConfigError, EffectiveConfig, load_config
+from mqk_integrity import BarFileError, IntegrityError, load_bars
+from mqk_schemas import format_decimal
+
+__all__ = ["group"]
+
+_COST_FIELDS = (
+    "spread_bps",
+    "slippage_bps",
+    "slippage_volatility_multiplier",
+    "slippage_cap_bps",
+    "commission_per_share",
+    "commission_bps",
+    "commission_minimum",
+)
+_SUMMARY_KEYS = (
+    "final_equity",
+    "total_return",
+    "cagr",
+    "sharpe",
+    "sortino",
+    "max_drawdown",
+    "max_drawdown_trough_at",
+    "volatility",
+    "profit_factor",
+    "win_rate",
+    "trades",
+    "exposure_time",
+    "worst_5day_return",
+    "profitable_months_pct",
+    "costs_paid",
+    "ambiguous_bars_worst_case",
+    "halted",
+    "disarmed",
+)
+
+
+@click.group(name="backtest")
+def group() -> None:
+    """Run deterministic backtests, replay them, compare stress profiles."""
+
+
+def _config_dir(value: str | None) -> Path:
+    return Path(value or os.environ.get("MQK_CONFIG_DIR") or "config")
+
+
+def _param_value(text: str) -> Any:
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return text
+    return value if value.is_finite() else text
+
+
+def _params(assignments: Sequence[str]) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for item in assignments:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            fail(f"--param {item!r} must look like name=value", ExitCode.BAD_INPUT)
+        params[key.strip()] = _param_value(value.strip())
+    return params
+
+
+def _overrides(
+    base: EffectiveConfig,
+    *,
+    strategy: str | None,
+    params: Sequence[str],
+    seed: int | None,
+    cash: str | None,
+    calendar: str | None,
+    timeframe: str | None,
+    no_costs: bool,
+) -> dict[str, Any]:
+    overrides: dict[str, Any] = {}
+    if strategy is not None or params:
+        current = base.settings.engine.strategies[0]
+        name = strategy or current.name
+        merged = {} if strategy is not None and strategy != current.name else dict(current.params)
+        merged.update(_params(params))
+        overrides["engine"] = {"strategies": [{"name": name, "params": merged}]}
+    if timeframe is not None:
+        overrides.setdefault("engine", {})["timeframe"] = timeframe
+    if seed is not None:
+        overrides["backtest"] = {"seed": seed}
+        overrides["execution"] = {"seed": seed}
+    if cash is not None:
+        try:
+            overrides["broker"] = {"starting_cash": Decimal(cash)}
+        except InvalidOperation:
+            fail(f"--cash {cash!r} is not a decimal amount", ExitCode.BAD_INPUT)
+    if calendar is not None:
+        overrides["data"] = {"calendar": calendar}
+    if no_costs:
+        overrides.setdefault("execution", {}).update({f: Decimal(0) for f in _COST_FIELDS})
+    return overrides
+
+
+def _git_revision() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=False, timeout=5
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+@contextmanager
+def _progress(enabled: bool, label: str) -> Iterator[Callable[[int, int], None] | None]:
+    if not enabled:
+        yield None
+        return
+    bar = Progress(
+        TextColumn(f"[bold]{label}"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,} steps"),
+        TimeRemainingColumn(),
+        transient=True,
+        console=console(),
+    )
+    task = bar.add_task(label, total=1)
+
+    def update(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+
+    with bar:
+        yield update
+
+
+def _load(
+    config_dir: Path,
+    engine: str,
+    env: str,
+    stress: Sequence[str],
+    options: Mapping[str, Any],
+) -> EffectiveConfig:
+    try:
+        base = load_config(config_dir, engine=engine, env=env)
+        overrides = _overrides(base, **options)
+        return load_config(config_dir, engine=engine, env=env, stress=stress, overrides=overrides)
+    except ConfigError as exc:
+        fail(str(exc), ExitCode.BAD_INPUT)
+
+
+def _request(config: EffectiveConfig, bars: Path, symbol: str | None) -> BacktestRequest:
+    try:
+        frame = load_bars(bars, config.settings.engine.timeframe, symbol=symbol)
+    except BarFileError as exc:
+        fail(str(exc), ExitCode.BAD_INPUT)
+    except IntegrityError as exc:
+        fail(str(exc), ExitCode.BAD_INPUT)
+    data_hash = data_file_hash([bars])
+    seed = int(config.settings.backtest.seed)
+    return BacktestRequest(
+        config=config,
+        bars=frame,
+        data_files=(str(bars),),
+        data_hash=data_hash,
+        seed=seed,
+        run_id=deterministic_run_id(config.engine_id, config.config_hash, data_hash, seed),
+        git_revision=_git_revision(),
+        host=host_fingerprint(),
+    )
+
+
+def _run(request: BacktestRequest, show_progress: bool, label: str) -> BacktestResult:
+    try:
+        with _progress(show_progress, label) as progress:
+            return run_backtest(request, progress=progress)
+    except BacktestError as exc:
+        fail(str(exc), ExitCode.BAD_INPUT)
+
+
+def _plain(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, Decimal):
+        return format_decimal(value)
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def _print_metrics(title: str, metrics: Mapping[str, Any]) -> None:
+    print_table(title, ["metric", "value"], [(k, _plain(metrics.get(k))) for k in _SUMMARY_KEYS])
+
+
+_COMMON = [
+    click.option("--engine", required=True, help="Engine id, e.g. MAIN."),
+    click.option("--bars", "bars", required=True, type=click.Path(path_type=Path)),
+    click.option("--env", default="dev", show_default=True),
+    click.option("--strategy", default=None, help="Strategy name (default: the engine's)."),
+    click.option("--param", "params", multiple=True, help="Strategy parameter name=value."),
+    click.option("--seed", type=click.IntRange(min=0), default=None),
+    click.option("--cash", default=None, help="Starting cash, e.g. 100000."),
+    click.option("--calendar", default=None, help="Exchange calendar: XNYS, 24/7, ..."),
+    click.option("--timeframe", default=None, help="Bar timeframe (default: the engine's)."),
+    click.option("--symbol", default=None, help="Symbol of a file without a symbol column."),
+    click.option("--no-costs", is_flag=True, help="Zero spread, slippage and commission."),
+    click.option("--config-dir", default=None, help="Config folder (default ./config)."),
+    click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables."),
+]
+
+
+def _common(func: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(_COMMON):
+        func = option(func)
+    return func
+
+
+def _options(**kwargs: Any) -> dict[str, Any]:
+    return {
+        "strategy": kwargs["strategy"],
+        "params": kwargs["params"],
+        "seed": kwargs["seed"],
+        "cash": kwargs["cash"],
+        "calendar": kwargs["calendar"],
+        "timeframe": kwargs["timeframe"],
+        "no_costs": kwargs["no_costs"],
+    }
+
+
+@group.command(name="run")
+@_common
+@click.option("--stress", "stress", multiple=True, help="Stress profile to overlay.")
+@click.option("--out", default=None, type=click.Path(path_type=Path), help="Run directory.")
+def run_command(**kwargs: Any) -> None:
+    """Run one backtest and write its artifacts (default: exports/<run_id>/)."""
+    bars: Path = kwargs["bars"]
+    if not bars.is_file():
+        fail(f"bar file {bars} not found", ExitCode.BAD_INPUT)
+    config = _load(
+        _config_dir(kwargs["config_dir"]),
+        kwargs["engine"],
+        kwargs["env"],
+        kwargs["stress"],
+        _options(**kwargs),
+    )
+    request = _request(config, bars, kwargs["symbol"])
+    result = _run(request, not kwargs["as_json"], f"backtest {config.engine_id}")
+    out = kwargs["out"] or Path("exports") / str(request.run_id)
+    artifacts = write_artifacts(result, out)
+    if kwargs["as_json"]:
+        print_json(
+            {
+                **artifacts.metrics,
+                "run_id": str(request.run_id),
+                "run_dir": str(out),
+                "event_stream_hash": artifacts.event_stream_hash,
+            }
+        )
+        return
+    _print_metrics(f"Backtest {config.engine_id} {request.run_id}", artifacts.metrics)
+    if result.disarmed or result.halted:
+        click.echo(f"Run stopped trading: {result.disarmed or result.halted}")
+    click.echo(f"config hash        {config.config_hash}")
+    click.echo(f"data hash          {request.data_hash}")
+    click.echo(f"event stream hash  {artifacts.event_stream_hash}")
+    click.echo(f"artifacts          {out}/")
+    click.echo(f"report             {out / 'report.html'}")
+
+
+@group.command(name="replay")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--data-dir", default=None, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
+def replay_command(run_dir: Path, data_dir: Path | None, as_json: bool) -> None:
+    """Re-run RUN_DIR from its manifest; exit 0 when the event-stream hash is proven."""
+    try:
+        outcome = replay_run(run_dir, data_dir=data_dir)
+    except (ArtifactError, ReplayError, BarFileError, ConfigError) as exc:
+        fail(str(exc), ExitCode.BAD_INPUT)
+    if as_json:
+        print_json(
+            {
+                "proven": outcome.proven,
+                "recorded_hash": outcome.recorded_hash,
+                "replayed_hash": outcome.replayed_hash,
+                "reason": outcome.reason,
+                "first_divergence": None
+                if outcome.divergence is None
+                else {
+                    "seq": outcome.divergence.seq,
+                    "recorded": outcome.divergence.recorded,
+                    "replayed": outcome.divergence.replayed,
+                },
+            }
+        )
+    elif outcome.proven:
+        click.echo(f"replay proven: event stream hash {outcome.recorded_hash}")
+    else:
+        click.echo(f"replay NOT proven: {outcome.reason}")
+    if not outcome.proven:
+        raise SystemExit(int(ExitCode.REFUSED))
+
+
+@group.command(name="stress")
+@_common
+@click.option("--stress", "stress", multiple=True, required=True, help="Profile(s) to compare.")
+@click.option("--out", default=None, type=click.Path(path_type=Path), help="Parent directory.")
+def stress_command(**kwargs: Any) -> None:
+    """Run the base config and each stress profile on the same bars; compare side by side."""
+    bars: Path = kwargs["bars"]
+    if not bars.is_file():
+        fail(f"bar file {bars} not found", ExitCode.BAD_INPUT)
+    config_dir = _config_dir(kwargs["config_dir"])
+    options = _options(**kwargs)
+    results: dict[str, BacktestResult] = {}
+    for profile in ("base", *kwargs["stress"]):
+        stress = () if profile == "base" else (profile,)
+        config = _load(config_dir, kwargs["engine"], kwargs["env"], stress, options)
+        request = _request(config, bars, kwargs["symbol"])
+        results[profile] = _run(request, not kwargs["as_json"], f"{profile}")
+        out = (kwargs["out"] or Path("exports")) / str(request.run_id)
+        write_artifacts(results[profile], out)
+    rows = stress_rows(results)
+    if kwargs["as_json"]:
+        print_json({row.profile: {**row.metrics, "config_hash": row.config_hash} for row in rows})
+        return
+    keys = ("total_return", "max_drawdown", "sharpe", "trades", "costs_paid", "final_equity")
+    print_table(
+        f"Stress comparison ({kwargs['engine']})",
+        ["metric", *(row.profile for row in rows)],
+        [(key, *(_plain(row.metrics.get(key)) for row in rows)) for key in keys],
+    )
+
+
+@group.command(name="show")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
+def show_command(run_dir: Path, as_json: bool) -> None:
+    """Show a run directory's manifest summary and metrics."""
+    try:
+        manifest = load_manifest(run_dir)
+    except ArtifactError as exc:
+        fail(str(exc), ExitCode.BAD_INPUT)
+    metrics_path = run_dir / "metrics.json"
+    if not metrics_path.is_file():
+        fail(f"{metrics_path}: missing", ExitCode.BAD_INPUT)
+    import json
+
+    metrics = json.loads(metrics_path.read_text(encoding="utf-8"), parse_float=Decimal)
+    if as_json:
+        print_json({"manifest": {k: v for k, v in manifest.items() if k != "config"}, **metrics})
+        return
+    data = manifest["data"]
+    print_table(
+        f"Run {manifest['run_id']}",
+        ["field", "value"],
+        [
+            ("engine", manifest["engine_id"]),
+            (
+                "env / stress",
+                f"{manifest['env']} / {', '.join(manifest.get('stress') or []) or '-'}",
+            ),
+            ("config hash", manifest["config_hash"]),
+            ("data", f"{', '.join(data['files'])} ({data['bars']} bars, {data['timeframe']})"),
+            ("data hash", data["sha256"]),
+            ("seed", manifest["seed"]),
+            ("event stream hash", manifest["event_stream_hash"]),
+            ("git revision", manifest.get("git_revision") or "-"),
+        ],
+    )
+    _print_metrics("Metrics", metrics)

@@ -1,0 +1,190 @@
+"""Running backtests: one run, a replay that proves a run's hash, and stress comparisons."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mqk_backtest._request import BacktestRequest, BacktestResult
+from mqk_backtest._simulation import run_simulation
+from mqk_backtest._stream import record_json
+from mqk_backtest.artifacts import audit_lines, load_manifest, metrics_of
+from mqk_backtest.errors import ArtifactError, ReplayError
+from mqk_backtest.fingerprint import data_file_hash
+from mqk_config import (
+    EffectiveConfig,
+    Settings,
+    canonical_config_json,
+    config_from_canonical_json,
+)
+from mqk_integrity import load_bars
+from mqk_schemas import Timeframe, sha256_hex
+from mqk_strategy import StrategyRegistry
+
+__all__ = [
+    "Divergence",
+    "ReplayOutcome",
+    "StressRow",
+    "replay_run",
+    "run_backtest",
+    "stress_rows",
+]
+
+Progress = Callable[[int, int], None]
+
+
+def run_backtest(
+    request: BacktestRequest,
+    *,
+    mode: str = "fast",
+    registry: StrategyRegistry | None = None,
+    progress: Progress | None = None,
+) -> BacktestResult:
+    """Run one backtest. ``mode`` "fast" (default) and "reference" give identical results."""
+    return run_simulation(
+        request,
+        registry=registry if registry is not None else StrategyRegistry.discover(),
+        mode=mode,
+        progress=progress,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Divergence:
+    """The first event where a replay differs from the recorded run."""
+
+    seq: int
+    recorded: dict[str, Any] | None
+    replayed: dict[str, Any] | None
+
+    def describe(self) -> str:
+        """One sentence for an operator."""
+
+        def name(record: dict[str, Any] | None) -> str:
+            if record is None:
+                return "nothing (stream ended)"
+            return f"{record.get('topic')}/{record.get('event_type')} at {record.get('ts_utc')}"
+
+        return (
+            f"event {self.seq}: recorded {name(self.recorded)}, replay gave {name(self.replayed)}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayOutcome:
+    """Result of replaying a run directory."""
+
+    proven: bool
+    recorded_hash: str
+    replayed_hash: str | None
+    reason: str
+    divergence: Divergence | None = None
+
+
+def _restore_config(manifest: Mapping[str, Any], source: str) -> EffectiveConfig:
+    settings = Settings.model_validate(manifest["config"])
+    text = canonical_config_json(settings)
+    if sha256_hex(text) != manifest.get("config_hash"):
+        raise ArtifactError(f"{source}: the config does not match config_hash (edited?)")
+    return config_from_canonical_json(
+        text, source=source, env=str(manifest["env"]), stress=tuple(manifest.get("stress", ()))
+    )
+
+
+def replay_run(
+    directory: Path,
+    *,
+    data_dir: Path | None = None,
+    registry: StrategyRegistry | None = None,
+    mode: str = "fast",
+) -> ReplayOutcome:
+    """Re-run a recorded backtest from its manifest and compare the event stream event by event.
+
+    Data files are looked up as recorded (relative paths from the current directory, or from
+    ``data_dir`` when given). A data file whose bytes changed is reported, not replayed.
+    """
+    manifest = load_manifest(directory)
+    recorded_hash = str(manifest["event_stream_hash"])
+    source = str(directory / "manifest.json")
+    data = manifest["data"]
+    files = [Path(f) if data_dir is None else data_dir / Path(f).name for f in data["files"]]
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise ReplayError(f"data file(s) {missing} not found; pass the folder that holds them")
+    actual_data_hash = data_file_hash(files)
+    if actual_data_hash != data["sha256"]:
+        return ReplayOutcome(
+            False,
+            recorded_hash,
+            None,
+            f"DATA_CHANGED: data hash {actual_data_hash} differs from the manifest's"
+            f" {data['sha256']}; the input data is not what this run used",
+        )
+    config = _restore_config(manifest, source)
+    timeframe = Timeframe(data["timeframe"])
+    symbols = data.get("symbols") or []
+    frames = [
+        load_bars(f, timeframe, symbol=symbols[0] if len(symbols) == 1 else None) for f in files
+    ]
+    if len(frames) != 1:
+        raise ReplayError("replaying runs over several data files is not supported")
+    request = BacktestRequest(
+        config=config,
+        bars=frames[0],
+        data_files=tuple(data["files"]),
+        data_hash=actual_data_hash,
+        seed=int(manifest["seed"]),
+        run_id=uuid.UUID(str(manifest["run_id"])),
+        git_revision=manifest.get("git_revision"),
+        host=manifest.get("host") or {},
+    )
+    result = run_backtest(request, mode=mode, registry=registry)
+    _, replayed_hash = audit_lines(result)
+    if replayed_hash == recorded_hash:
+        return ReplayOutcome(True, recorded_hash, replayed_hash, "event stream hash proven")
+    divergence = _first_divergence(directory / "audit.jsonl", result.events)
+    return ReplayOutcome(
+        False,
+        recorded_hash,
+        replayed_hash,
+        f"EVENT_STREAM_DIVERGED: {divergence.describe()}",
+        divergence,
+    )
+
+
+def _first_divergence(audit: Path, replayed: Sequence[dict[str, Any]]) -> Divergence:
+    recorded: list[dict[str, Any]] = []
+    if audit.is_file():
+        with audit.open(encoding="utf-8") as handle:
+            for line in handle:
+                try:
+                    recorded.append(json.loads(line)["record"])
+                except (json.JSONDecodeError, KeyError, TypeError):
+                    recorded.append({"event_type": "<unreadable line>"})
+    for seq in range(max(len(recorded), len(replayed))):
+        mine = recorded[seq] if seq < len(recorded) else None
+        theirs = replayed[seq] if seq < len(replayed) else None
+        if mine is None or theirs is None or record_json(mine) != record_json(theirs):
+            return Divergence(seq, mine, theirs)
+    return Divergence(len(recorded), None, None)
+
+
+@dataclass(frozen=True, slots=True)
+class StressRow:
+    """One line of a stress comparison."""
+
+    profile: str
+    config_hash: str
+    metrics: Mapping[str, Any]
+
+
+def stress_rows(results: Mapping[str, BacktestResult]) -> list[StressRow]:
+    """Metrics of each run (base first, then profiles in the order given)."""
+    return [
+        StressRow(name, result.request.config.config_hash, metrics_of(result))
+        for name, result in results.items()
+    ]
