@@ -10,9 +10,11 @@ import json
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
+from decimal import Decimal
+from enum import Enum
 from typing import Any
 
-from mqk_schemas import Topic, event_id, format_utc, jsonable
+from mqk_schemas import Topic, event_id, format_decimal, format_utc, jsonable
 
 __all__ = ["EventStream", "record_json"]
 
@@ -68,6 +70,24 @@ class EventStream:
         return seq
 
 
-def _plain(payload: Mapping[str, Any]) -> Any:
-    """Plain JSON types with exact decimals as strings (so the record needs no custom encoder)."""
-    return json.loads(json.dumps(jsonable(payload), default=str))
+def _plain(value: Any) -> Any:
+    """Plain JSON types with exact decimals as strings (so a record needs no custom encoder)."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is Decimal:
+        return format_decimal(value)
+    if kind is dict or isinstance(value, Mapping):
+        return {str(k.value if isinstance(k, Enum) else k): _plain(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [_plain(v) for v in value]
+    if isinstance(value, Enum):
+        return _plain(value.value)
+    if isinstance(value, datetime):
+        return format_utc(value)
+    return _plain(_from_jsonable(jsonable(value)))
+
+
+def _from_jsonable(value: Any) -> Any:
+    """Turn :func:`jsonable` output (pre-rendered decimals) into plain JSON types."""
+    return json.loads(json.dumps(value, default=str))

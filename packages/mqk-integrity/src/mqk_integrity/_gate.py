@@ -8,10 +8,12 @@ from datetime import datetime, timedelta
 from decimal import Decimal, localcontext
 from enum import StrEnum
 
+import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from mqk_integrity import _rules as rules
-from mqk_integrity._calendar import SessionGrid, ts_to_us
+from mqk_integrity._calendar import SessionGrid, ts_to_us, us_to_ts
 from mqk_integrity._scan import FrameScan
 from mqk_integrity._settings import IntegritySettings
 from mqk_integrity.errors import GateUsageError, LookaheadError
@@ -30,6 +32,10 @@ class GateState(StrEnum):
     ACTIVE = "ACTIVE"
     HALTED = "HALTED"
     DISARMED = "DISARMED"
+
+
+_FrameColumns = tuple[npt.NDArray[np.int64], list[str], npt.NDArray[np.int64], pl.Series]
+"""Symbol codes, symbol names, close times (epoch µs) and closes of a scanned frame."""
 
 
 @dataclass(slots=True)
@@ -87,6 +93,7 @@ class IntegrityGate:
         self._sticky: list[Decision] = []
         self._feed_bars: dict[tuple[str, int], dict[str, Bar]] = {}
         self._ok = Decision.allow()
+        self._columns: tuple[FrameScan, _FrameColumns] | None = None
 
     @property
     def settings(self) -> IntegritySettings:
@@ -178,13 +185,30 @@ class IntegrityGate:
             raise GateUsageError(f"row {issue} is not ALLOW; feed it to on_bar")
         if start == stop:
             return
-        last = (
-            scan.frame.frame.slice(start, stop - start)
-            .group_by("symbol", maintain_order=True)
-            .agg(pl.col("ts_close_utc").last(), pl.col("close").last())
+        codes, names, ts_us, closes = self._frame_columns(scan)
+        part = codes[start:stop]
+        present, first_from_end = np.unique(part[::-1], return_index=True)
+        for code, back in zip(present.tolist(), first_from_end.tolist(), strict=True):
+            row = stop - 1 - back
+            ts = us_to_ts(int(ts_us[row]))
+            self._last[names[code]] = _Last(ts, int(ts_us[row]), closes[row])
+
+    def _frame_columns(self, scan: FrameScan) -> _FrameColumns:
+        """Symbol codes, names, close times and closes of ``scan``'s frame (computed once)."""
+        cached = self._columns
+        if cached is not None and cached[0] is scan:
+            return cached[1]
+        df = scan.frame.frame
+        symbols = df.get_column("symbol").to_numpy()
+        names, codes = np.unique(symbols, return_inverse=True)
+        columns = (
+            codes.astype(np.int64),
+            [str(n) for n in names.tolist()],
+            df.get_column("ts_close_utc").dt.epoch("us").to_numpy().astype(np.int64),
+            df.get_column("close"),
         )
-        for symbol, ts, close in last.iter_rows():
-            self._last[symbol] = _Last(ts, ts_to_us(ts), close)
+        self._columns = (scan, columns)
+        return columns
 
     def clear(self, *, reason: str, operator: str, now: datetime) -> Decision:
         """Clear every sticky halt/disarm; returns the ALLOW record of what was cleared."""

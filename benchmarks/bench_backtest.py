@@ -1,0 +1,187 @@
+"""Backtest throughput and memory (issue: the main job's speed target).
+
+Workload: ``sma_cross`` fast=10 slow=20, long-only 100 shares, next-open MARKET fills, no costs,
+every gate on (integrity gate, strategy host settings, execution gateway with arming, risk
+engine, allocation cap, fill-driven ledger), on 1,000,000 one-minute XNYS bars of one symbol and
+on 10 symbols x 100,000 bars (``data synth``, seed 7). Each case runs in its own process so its
+peak RSS is its own. Engine time excludes reading the file; artifacts are timed separately.
+
+    uv run python benchmarks/bench_backtest.py [--write] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "RESULTS.md"
+BEGIN, END = "<!-- backtest:begin -->", "<!-- backtest:end -->"
+
+
+def _child(path: str, mode: str, out: str) -> None:
+    from mqk_backtest import (
+        BacktestRequest,
+        data_file_hash,
+        deterministic_run_id,
+        run_backtest,
+        write_artifacts,
+    )
+    from mqk_config import load_config
+    from mqk_integrity import load_bars
+
+    costs = dict.fromkeys(
+        (
+            "spread_bps",
+            "slippage_bps",
+            "slippage_volatility_multiplier",
+            "slippage_cap_bps",
+            "commission_per_share",
+            "commission_bps",
+            "commission_minimum",
+        ),
+        0,
+    )
+    config = load_config(
+        ROOT / "config",
+        engine="MAIN",
+        env="dev",
+        overrides={
+            "engine": {
+                "timeframe": "1m",
+                "strategies": [
+                    {"name": "sma_cross", "params": {"fast": 10, "slow": 20, "qty": 100}}
+                ],
+            },
+            "data": {"calendar": "XNYS"},
+            "execution": costs,
+        },
+    )
+    t0 = time.perf_counter()
+    bars = load_bars(Path(path), config.settings.engine.timeframe)
+    t1 = time.perf_counter()
+    data_hash = data_file_hash([Path(path)])
+    request = BacktestRequest(
+        config=config,
+        bars=bars,
+        data_files=(path,),
+        data_hash=data_hash,
+        seed=42,
+        run_id=deterministic_run_id("MAIN", config.config_hash, data_hash, 42),
+    )
+    t2 = time.perf_counter()
+    result = run_backtest(request, mode=mode)
+    t3 = time.perf_counter()
+    write_artifacts(result, Path(out))
+    t4 = time.perf_counter()
+    print(
+        json.dumps(
+            {
+                "bars": len(bars),
+                "load_s": t1 - t0,
+                "engine_s": t3 - t2,
+                "artifacts_s": t4 - t3,
+                "orders": len(result.orders),
+                "fills": len(result.fills),
+                "events": len(result.events),
+                "halted": result.halted,
+                "final_equity": str(result.final_equity),
+                "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            }
+        )
+    )
+
+
+def _synth(out: Path, symbols: str, bars: int) -> None:
+    """The same file ``mqk-cli data synth --timeframe 1m --start 2020-01-02 --seed 7`` writes."""
+    from datetime import date
+
+    from mqk_integrity import synth_bars, write_bars
+    from mqk_schemas import Timeframe
+
+    frame = synth_bars(
+        symbols=symbols.split(","),
+        timeframe=Timeframe.M1,
+        start=date(2020, 1, 2),
+        bars=bars,
+        seed=7,
+    )
+    write_bars(frame, out, fmt="parquet")
+
+
+def _case(path: Path, mode: str, tmp: Path) -> dict[str, object]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", str(path), mode, str(tmp / f"run-{path.stem}")],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--write", action="store_true", help="update benchmarks/RESULTS.md")
+    parser.add_argument("--quick", action="store_true", help="100,000 bars instead of 1,000,000")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        _child(*args.child)
+        return
+    scale = 10 if args.quick else 1
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        cases = [
+            ("1 symbol", "AAPL", 1_000_000 // scale),
+            ("10 symbols", ",".join(f"S{i:02d}" for i in range(10)), 100_000 // scale),
+        ]
+        for label, symbols, per_symbol in cases:
+            path = tmp / f"{label.replace(' ', '_')}.parquet"
+            _synth(path, symbols, per_symbol)
+            for mode in ("fast",):
+                stats = _case(path, mode, tmp)
+                engine_s = float(stats["engine_s"])  # type: ignore[arg-type]
+                total = engine_s + float(stats["artifacts_s"])  # type: ignore[arg-type]
+                rows.append(
+                    (label, mode, stats, int(stats["bars"]) / engine_s, int(stats["bars"]) / total)
+                )  # type: ignore[call-overload]
+                print(label, mode, stats, flush=True)
+    lines = [
+        BEGIN,
+        "## Backtest: `sma_cross` 10/20, 100 shares, next-open fills, no costs, every gate on",
+        "",
+        f"Measured by `benchmarks/bench_backtest.py` on {platform.machine()}, Python"
+        f" {platform.python_version()}, 2 CPUs. Engine time excludes reading the file.",
+        "",
+        "| bars | mode | engine | bars/s (engine) | + artifacts | bars/s (with artifacts) | orders | peak RSS |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for label, mode, stats, rate, rate_all in rows:
+        lines.append(
+            f"| {int(stats['bars']):,} ({label}) | {mode} | {float(stats['engine_s']):.2f} s |"  # type: ignore[call-overload, arg-type]
+            f" {rate:,.0f} | {float(stats['artifacts_s']):.2f} s | {rate_all:,.0f} |"  # type: ignore[arg-type]
+            f" {stats['orders']} | {float(stats['peak_rss_mib']):.0f} MiB |"  # type: ignore[arg-type]
+        )
+    lines.append(END)
+    if args.write:
+        text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+        if BEGIN in text:
+            head, _, rest = text.partition(BEGIN)
+            _, _, tail = rest.partition(END)
+            text = head + "\n".join(lines) + tail
+        else:
+            text = text.rstrip("\n") + "\n\n" + "\n".join(lines) + "\n"
+        RESULTS.write_text(text)
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
