@@ -161,7 +161,8 @@ def main() -> None:
         f"Measured by `benchmarks/bench_backtest.py` on {platform.machine()}, Python"
         f" {platform.python_version()}, 2 CPUs. Engine time excludes reading the file.",
         "",
-        "| bars | mode | engine | bars/s (engine) | + artifacts | bars/s (with artifacts) | orders | peak RSS |",
+        "| bars | mode | engine | bars/s (engine) | + artifacts | bars/s (with artifacts)"
+        " | orders | peak RSS |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for label, mode, stats, rate, rate_all in rows:
