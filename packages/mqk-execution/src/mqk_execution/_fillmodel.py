@@ -33,6 +33,10 @@ __all__ = ["CENT", "CostModel", "base_price", "round_to_tick"]
 CENT = Decimal("0.01")
 _BPS = Decimal(10000)
 _ZERO = Decimal(0)
+# Enum members bound once: attribute lookups on an Enum class are slow in a hot loop.
+_MARKET = OrderType.MARKET
+_LIMIT = OrderType.LIMIT
+_BUY = Side.BUY
 
 
 def round_to_tick(price: Decimal, tick: Decimal, side: Side) -> Decimal:
@@ -52,10 +56,10 @@ def base_price(
     low: Decimal,
 ) -> Decimal | None:
     """The pre-cost price at which an order fills on a bar, or None if the bar does not reach it."""
-    if order_type is OrderType.MARKET:
+    if order_type is _MARKET:
         return open_
-    buy = side is Side.BUY
-    if order_type is OrderType.LIMIT:
+    buy = side is _BUY
+    if order_type is _LIMIT:
         level = limit_price
         assert level is not None  # an Order/OrderIntent of type LIMIT always carries one
         if buy:

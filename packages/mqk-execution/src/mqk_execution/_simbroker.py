@@ -19,7 +19,8 @@ in :attr:`SimBroker.ambiguous_bars`. A filled exit closes the bracket (an unfill
 remainder is canceled).
 
 Performance: a bar for a symbol with nothing resting costs two dict operations and returns an
-empty tuple; :attr:`SimBroker.has_resting` tells a backtest loop when bars may be skipped
+empty tuple; a bar strictly inside the resting orders' quiet band (:mod:`._quiet`) costs two
+more comparisons. :attr:`SimBroker.has_resting` tells a backtest loop when bars may be skipped
 (skipped bars only leave the snapshot's marks at the last bar seen).
 """
 
@@ -34,6 +35,7 @@ from mqk_execution._broker import Bracket, BrokerCapability, BrokerListener, Bro
 from mqk_execution._fillmodel import CENT, CostModel, base_price
 from mqk_execution._partials import PartialFills
 from mqk_execution._protocols import BarLike, Clock
+from mqk_execution._quiet import quiet_band
 from mqk_execution._settings import ExecutionSettings
 from mqk_execution._simaccount import SimAccount
 from mqk_execution._simorder import Leg, SimGroup, SimOrder
@@ -54,11 +56,21 @@ __all__ = ["SimBroker"]
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
 _NO_FILLS: tuple[Fill, ...] = ()
+# Enum members bound once (Enum attribute lookups and hashes are slow in the per-bar loop).
+_FILLED = OrderStatus.FILLED
+_CANCELED = OrderStatus.CANCELED
+_REJECTED = OrderStatus.REJECTED
+_DAY = TimeInForce.DAY
+_IOC = TimeInForce.IOC
+_ENTRY = Leg.ENTRY
+_STOP = Leg.STOP
+_TARGET = Leg.TARGET
 _DRAW_SCALE = 1_000_000
 
 
-def _exits_first(order: SimOrder) -> bool:
-    return not order.is_exit_leg
+def _closed(order: SimOrder) -> bool:
+    status = order.status
+    return status is _FILLED or status is _CANCELED or status is _REJECTED
 
 
 class SimBroker:
@@ -91,6 +103,7 @@ class SimBroker:
         self._listener: BrokerListener | None = None
         self._orders: dict[str, SimOrder] = {}
         self._books: dict[str, list[SimOrder]] = {}
+        self._bands: dict[str, tuple[Decimal, Decimal]] = {}
         self._counts: dict[str, int] = {}
         self._last_bar: dict[str, BarLike] = {}
         self._fills: list[Fill] = []
@@ -185,6 +198,7 @@ class SimBroker:
             else:
                 due = self._counts.get(order.symbol, 0) + 1 + latency
                 order.cancel_at = due if order.cancel_at is None else min(order.cancel_at, due)
+                self._bands.pop(order.symbol, None)
         assert order.last is not None
         return order.last
 
@@ -260,59 +274,79 @@ class SimBroker:
         book = self._books.get(symbol)
         if book is None:
             return _NO_FILLS
+        band = self._bands.get(symbol)
+        if band is not None and band[0] < bar.low and bar.high < band[1]:
+            self._counts[symbol] += 1
+            return _NO_FILLS
         self._bar_ts = bar.ts_close_utc
         try:
-            return self._process(symbol, book, bar)
+            fills = self._process(symbol, book, bar)
         finally:
             self._bar_ts = None
+        after = self._books.get(symbol)
+        if after is not None:
+            band = quiet_band(after)
+            if band is not None:
+                self._bands[symbol] = band
+        return fills
 
     # -- internals --------------------------------------------------------------------------
 
     def _process(self, symbol: str, book: list[SimOrder], bar: BarLike) -> tuple[Fill, ...]:
         count = self._counts.get(symbol, 0) + 1
         self._counts[symbol] = count
+        for order in book:
+            if order.cancel_at is not None or order.replace_of is not None:
+                self._apply_due(book, count)
+                break
         fills: list[Fill] = []
-        for order in list(book):
-            if order.status.is_terminal:
-                continue
-            if order.cancel_at is not None and count >= order.cancel_at:
-                self._close(order, OrderStatus.CANCELED, "CANCELED")
-            elif order.replace_of is not None and count >= order.replace_at:
-                old = order.replace_of
-                if old.status.is_terminal or old.filled != order.replace_seen_filled:
-                    order.replace_of = None
-                    self._close(order, OrderStatus.REJECTED, "REPLACE_TARGET_CHANGED")
-                else:
-                    self._swap(old, order)
-        today = bar.ts_close_utc.date()
+        exits = [o for o in book if o.leg is _STOP or o.leg is _TARGET]
+        ordered = (
+            exits + [o for o in book if o.leg is None or o.leg is _ENTRY] if exits else book[:]
+        )
         done_groups: set[int] = set()
-        for order in sorted(book, key=_exits_first):
-            if (
-                order.status.is_terminal
-                or order.replace_of is not None
-                or count < order.eligible_from
-            ):
+        trailing = False
+        for order in ordered:
+            if _closed(order) or order.replace_of is not None or count < order.eligible_from:
                 continue
-            if order.tif is TimeInForce.DAY:
+            if order.tif is _DAY:
+                today = bar.ts_close_utc.date()
                 if order.day_date is None:
                     order.day_date = today
                 elif order.day_date != today:
                     self._close(order, OrderStatus.CANCELED, "DAY_EXPIRED")
                     continue
             group = order.group
-            if order.is_exit_leg and group is not None:
+            if group is not None and order.leg is not _ENTRY:
+                trailing = trailing or group.trail_amount is not None
                 if id(group) not in done_groups:
                     done_groups.add(id(group))
                     self._evaluate_exits(group, bar, count, fills)
                 continue
             self._evaluate(order, bar.open, bar.high, bar.low, bar, count, fills)
-            if order.tif is TimeInForce.IOC and not order.status.is_terminal:
+            if order.tif is _IOC and not _closed(order):
                 self._close(order, OrderStatus.CANCELED, "IOC_EXPIRED")
-        for order in list(self._books.get(symbol, ())):
-            group = order.group
-            if order.leg is Leg.STOP and group is not None and group.trail_amount is not None:
-                self._trail(group, order, bar, count)
+        if trailing or fills:
+            for order in list(self._books.get(symbol, ())):
+                group = order.group
+                if order.leg is _STOP and group is not None and group.trail_amount is not None:
+                    self._trail(group, order, bar, count)
         return tuple(fills) if fills else _NO_FILLS
+
+    def _apply_due(self, book: list[SimOrder], count: int) -> None:
+        """Cancels and replacements whose latency has run out, before the bar is evaluated."""
+        for order in list(book):
+            if _closed(order):
+                continue
+            if order.cancel_at is not None and count >= order.cancel_at:
+                self._close(order, OrderStatus.CANCELED, "CANCELED")
+            elif order.replace_of is not None and count >= order.replace_at:
+                old = order.replace_of
+                if _closed(old) or old.filled != order.replace_seen_filled:
+                    order.replace_of = None
+                    self._close(order, OrderStatus.REJECTED, "REPLACE_TARGET_CHANGED")
+                else:
+                    self._swap(old, order)
 
     def _same_bar(self, order: SimOrder, bar: BarLike, count: int) -> None:
         close = bar.close
@@ -366,7 +400,9 @@ class SimBroker:
         count: int,
         fills: list[Fill],
     ) -> None:
-        base = self._base(order, open_, high, low)
+        base = base_price(
+            order.side, order.order_type, order.limit_price, order.stop_price, open_, high, low
+        )
         if base is None:
             return
         quantity = order.remaining
@@ -524,9 +560,11 @@ class SimBroker:
     def _rest(self, order: SimOrder) -> None:
         self._orders[order.coid] = order
         self._books.setdefault(order.symbol, []).append(order)
+        self._bands.pop(order.symbol, None)
 
     def _unrest(self, order: SimOrder) -> None:
         book = self._books.get(order.symbol)
+        self._bands.pop(order.symbol, None)
         if book is not None and order in book:
             book.remove(order)
             if not book:
