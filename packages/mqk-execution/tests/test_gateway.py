@@ -505,3 +505,46 @@ def contract_reducing_order_is_sent_reduce_only_so_it_can_never_flip(harness: Ha
     assert harness.positions.position("AAPL") == 0  # the market sell did not open a short
     sell = harness.gateway.order(result.order.client_order_id)
     assert (sell.status, sell.filled_quantity) == (OrderStatus.CANCELED, D(0))
+
+
+@pytest.mark.parametrize(
+    ("new_stop", "accepted"),
+    [("97", True), ("95", False), ("94", False), ("99.99", True)],
+)
+def contract_tighten_stop_only_tightens_a_protective_stop(
+    harness: Harness, new_stop: str, accepted: bool
+) -> None:
+    harness.flat_bar("100")
+    harness.submit(Side.BUY, "10", bracket=Bracket(D(95), D(120)))
+    harness.flat_bar("100")
+    (stop,) = [o for o in harness.gateway.open_orders() if o.order_type is OrderType.STOP]
+    result = harness.gateway.tighten_stop(
+        stop.client_order_id, D(new_stop), intent_seq=77, arm_token=harness.token
+    )
+    assert result.accepted is accepted
+    (resting,) = [o for o in harness.gateway.open_orders() if o.order_type is OrderType.STOP]
+    if accepted:
+        assert result.order is not None
+        assert resting.stop_price == D(new_stop)
+        assert harness.gateway.is_protective(resting.client_order_id)
+        assert harness.gateway.lineage(resting.client_order_id) == (
+            stop.client_order_id,
+            resting.client_order_id,
+        )
+        harness.bar("100", "100", "96", "96.5")  # trades down through the new stop only if >96
+        expected = 0 if D(new_stop) >= D(96) else 10
+        assert harness.positions.position("AAPL") == expected
+    else:
+        assert result.decision.reason_code == "STOP_NOT_TIGHTER"
+        assert resting == stop
+
+
+def scenario_tightened_stop_keeps_oco_with_the_target(harness: Harness) -> None:
+    harness.flat_bar("100")
+    harness.submit(Side.BUY, "10", bracket=Bracket(D(95), D(120)))
+    harness.flat_bar("100")
+    (stop,) = [o for o in harness.gateway.open_orders() if o.order_type is OrderType.STOP]
+    harness.gateway.tighten_stop(stop.client_order_id, D(99), intent_seq=5, arm_token=harness.token)
+    harness.bar("100", "100", "98", "98")
+    assert harness.fill_log()[-1] == (2, "10", "99")
+    assert harness.gateway.open_orders() == ()  # the target was canceled by OCO

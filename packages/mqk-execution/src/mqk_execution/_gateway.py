@@ -258,6 +258,51 @@ class ExecutionGateway:
         returned = self.__broker.replace(self.__capability, client_order_id, intent)
         return self._accepted(returned, context)
 
+    def tighten_stop(
+        self,
+        client_order_id: str,
+        stop_price: Decimal,
+        *,
+        intent_seq: int,
+        arm_token: object,
+        reference_price: Decimal | None = None,
+    ) -> SubmitResult:
+        """Move an open STOP order (e.g. a bracket's protective stop) to ``stop_price`` by replace.
+
+        A stop only ever tightens: a level that is not strictly closer to the market than the
+        resting one (lower for a buy stop, higher for a sell stop) is refused with
+        ``STOP_NOT_TIGHTER`` and nothing changes. Otherwise it is :meth:`replace` (same checks,
+        lineage kept, protective flag inherited).
+        """
+        old = self._oms.get(client_order_id)
+        current = old.stop_price
+        if (
+            old.order_type is not OrderType.STOP
+            or current is None
+            or (stop_price - current) * old.side.sign >= 0
+        ):
+            decision = Decision(
+                action=Action.REJECT,
+                reason_code="STOP_NOT_TIGHTER",
+                message=f"stop of {client_order_id} may only tighten",
+                evidence={
+                    "client_order_id": client_order_id,
+                    "side": old.side.value,
+                    "order_type": old.order_type.value,
+                    "current_stop": current,
+                    "requested_stop": stop_price,
+                },
+            )
+            self._emit(Topic.OMS, "ORDER_REFUSED", client_order_id, dict(decision.evidence))
+            return SubmitResult(accepted=False, decision=decision, check=GateCheck.INTENT)
+        return self.replace(
+            client_order_id,
+            intent_seq=intent_seq,
+            arm_token=arm_token,
+            stop_price=stop_price,
+            reference_price=reference_price,
+        )
+
     def cancel(self, client_order_id: str) -> Order:
         """Request a cancel (allowed armed or not: cancelling never adds exposure to a fill).
 
