@@ -1,7 +1,9 @@
 """Hypothesis state machine: random intents, brackets, bars, cancels, replaces and halts through
-gateway + SimBroker + ledger, with the invariants checked after every step:
+gateway + SimBroker + the real fill-driven ledger (mqk_portfolio.EngineLedger), with the
+invariants checked after every step:
 
-* every position (ledger and broker) equals the signed sum of the fills;
+* every position (ledger and broker) equals the signed sum of the fills, and the ledger's
+  cash equals the broker's to the cent;
 * no order is ever filled beyond its quantity (OMS and broker agree on what was filled);
 * no risk-increasing order passes while halted, and an order accepted during a halt never
   moves a position away from zero when it fills.
@@ -33,6 +35,7 @@ from mqk_execution import (
     SimBroker,
     targets_to_intents,
 )
+from mqk_portfolio import EngineLedger
 from mqk_schemas import (
     Action,
     Bar,
@@ -51,19 +54,6 @@ T0 = datetime(2024, 1, 2, 21, 0, tzinfo=UTC)
 SYMBOLS = ("AAPL", "MSFT")
 CENT = Decimal("0.01")
 ZERO = Decimal(0)
-
-
-class Ledger:
-    """An exact signed-position map fed by fills (the stand-in for the portfolio ledger)."""
-
-    def __init__(self) -> None:
-        self._q: dict[str, Decimal] = defaultdict(Decimal)
-
-    def position(self, symbol: str) -> Decimal:
-        return self._q[symbol]
-
-    def apply(self, fill: Fill) -> None:
-        self._q[fill.symbol] += fill.signed_quantity
 
 
 class Switch:
@@ -99,7 +89,7 @@ class GatewayMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.now = T0
-        self.ledger = Ledger()
+        self.ledger = EngineLedger("MAIN", Decimal(1_000_000))
         self.integrity = Switch()
         self.risk = Switch()
         self.allocation = Switch()
@@ -370,6 +360,7 @@ class GatewayMachine(RuleBasedStateMachine):
         for symbol in SYMBOLS:
             assert self.ledger.position(symbol) == totals[symbol]
             assert self.broker.position(symbol) == totals[symbol]
+        assert self.ledger.cash == self.broker.snapshot().account.cash
 
     @invariant()
     def no_order_is_filled_beyond_its_quantity(self) -> None:
