@@ -32,7 +32,7 @@ from typing import Any
 from mqk_execution._arming import ArmVerifier
 from mqk_execution._broker import Bracket, BrokerAdapter, BrokerCapability, BrokerUpdate
 from mqk_execution._events import EventSink, ExecutionEvent, GateCheck, SubmitResult
-from mqk_execution._oms import OrderManager
+from mqk_execution._oms import OrderManager, check_transition
 from mqk_execution._protocols import (
     AllocationCheck,
     Clock,
@@ -475,6 +475,7 @@ class ExecutionGateway:
         current = self._oms.get(order.client_order_id)
         if order.status is current.status:
             return
+        check_transition(order.client_order_id, current.status, order.status)
         if order.status not in _BROKER_STATES:
             raise FillMismatchError(
                 f"broker reported {order.client_order_id} {order.status.value} without a fill"
