@@ -1,0 +1,191 @@
+"""Fast mode and reference mode are the same backtest: identical events and equity.
+
+A property test over random small series (with and without a missing bar, with and without
+costs, with risk limits that may trip), and the fall-back to bar by bar for strategies that
+have no (working) vectorised form.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from backtest_support import (
+    COST_FIELDS,
+    ScriptParams,
+    ScriptStrategy,
+    d,
+    daily_bars,
+    day,
+    equity_tuple,
+    event_types,
+    make_config,
+    plan,
+    request,
+    run_both_modes,
+)
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from mqk_backtest import run_backtest
+from mqk_strategy import (
+    BarArrays,
+    BarView,
+    BarWindow,
+    StrategyOutput,
+    StrategyRegistry,
+    StrategySpec,
+    TargetSeries,
+)
+from mqk_strategy.builtins import BUILTIN_SPECS
+
+DEFAULT_COSTS = dict(
+    zip(COST_FIELDS, [d(2), d(5), d("0.1"), d(50), d("0.005"), d(0), d(1)], strict=True)
+)
+
+
+@st.composite
+def price_rows(draw: st.DrawFn) -> tuple[list[tuple[str, str, str, str]], list[int]]:
+    """20-45 daily OHLC rows in cents, maybe with one bar missing.
+
+    The walk comes from a drawn seed (hypothesis' own minimal lists would be flat series
+    that never trade): moves up to ``swing`` cents, opening gaps and wicks.
+    """
+    n = draw(st.integers(20, 45))
+    walk = random.Random(draw(st.integers(0, 2**32)))
+    swing = draw(st.sampled_from([50, 300, 900]))
+    rows: list[tuple[str, str, str, str]] = []
+    close = 10_000
+    for _ in range(n):
+        open_ = max(close + walk.randint(-swing // 3, swing // 3), 500)
+        close = max(open_ + walk.randint(-swing, swing), 500)
+        high = max(open_, close) + walk.randint(0, swing // 2)
+        low = max(min(open_, close) - walk.randint(0, swing // 2), 100)
+        o, h, low_, c = (str(Decimal(v).scaleb(-2)) for v in (open_, high, low, close))
+        rows.append((o, h, low_, c))
+    skip = draw(st.sampled_from([[], [], [draw(st.integers(3, n - 2))]]))
+    return rows, skip
+
+
+@st.composite
+def strategy_choice(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
+    """sma_cross or zscore_mean_reversion with small windows."""
+    if draw(st.booleans()):
+        fast = draw(st.integers(2, 4))
+        slow = draw(st.integers(fast + 1, 8))
+        return "sma_cross", {"fast": fast, "slow": slow}
+    return "zscore_mean_reversion", {
+        "window": draw(st.integers(3, 8)),
+        "entry_z": d(draw(st.sampled_from(["1", "1.5", "2"]))),
+        "exit_z": d(draw(st.sampled_from(["0", "0.5"]))),
+        "allow_short": draw(st.booleans()),
+    }
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(
+    series=price_rows(),
+    strategy=strategy_choice(),
+    qty=st.sampled_from([10, 300, 550, 700]),
+    costs=st.booleans(),
+    max_drawdown=st.sampled_from(["0.01", "0.03", "1"]),
+    daily_loss=st.sampled_from(["0.005", "1"]),
+    allow_short=st.booleans(),
+    stale_seconds=st.sampled_from([129_600, 432_000]),
+)
+def invariant_fast_mode_equals_reference_mode(
+    series: tuple[list[tuple[str, str, str, str]], list[int]],
+    strategy: tuple[str, dict[str, Any]],
+    qty: int,
+    costs: bool,
+    max_drawdown: str,
+    daily_loss: str,
+    allow_short: bool,
+    stale_seconds: int,
+) -> None:
+    rows, skip = series
+    name, params = strategy
+    config = make_config(
+        name,
+        {**params, "qty": qty},
+        execution=DEFAULT_COSTS if costs else {},
+        risk={
+            "max_drawdown": d(max_drawdown),
+            "daily_loss_limit": d(daily_loss),
+            "allow_short": allow_short,
+        },
+        data={"stale_feed_seconds": stale_seconds},
+    )
+    fast = run_both_modes(request(config, daily_bars(rows, skip=skip)))  # asserts equality
+    assert fast.mode == "fast"
+    event(f"traded: {bool(fast.fills)}")
+    event(f"halted: {(fast.halted or 'no').split(' ')[0]}")
+    event(f"disarmed: {(fast.disarmed or 'no').split(' ')[0]}")
+
+
+# -- strategies without a usable vectorised form ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _BarByBarOnly:
+    """The scripted strategy with its vectorised form hidden."""
+
+    inner: ScriptStrategy
+
+    @property
+    def lookback(self) -> int:
+        return self.inner.lookback
+
+    def on_bar(self, bar: BarView, window: BarWindow) -> StrategyOutput | None:
+        return self.inner.on_bar(bar, window)
+
+
+class _Exploding(ScriptStrategy):
+    """Raises on bar 4, in both forms (the host records STRATEGY_ERROR and halts)."""
+
+    def on_bar(self, bar: BarView, window: BarWindow) -> StrategyOutput | None:
+        if bar.ts_close_utc >= day(4):
+            raise RuntimeError("boom")
+        return super().on_bar(bar, window)
+
+    def targets_vectorised(self, bars: BarArrays) -> TargetSeries:
+        raise RuntimeError("boom")
+
+
+def _registry(factory: Any) -> StrategyRegistry:
+    spec: StrategySpec[ScriptParams] = StrategySpec(
+        name="script", params_model=ScriptParams, factory=factory, summary="test"
+    )
+    return StrategyRegistry([*BUILTIN_SPECS, spec])
+
+
+@pytest.mark.parametrize(
+    ("factory", "halted"),
+    [
+        pytest.param(lambda p: _BarByBarOnly(ScriptStrategy(p)), None, id="no-vectorised-form"),
+        pytest.param(_Exploding, "STRATEGY_ERROR", id="vectorised-form-raises"),
+    ],
+)
+def fault_fast_mode_falls_back_to_bar_by_bar_without_a_vectorised_form(
+    factory: Any, halted: str | None
+) -> None:
+    config = make_config("script", plan(b1=(100, None), b6=(0, None)))
+    req = request(config, daily_bars([(100, 101, 99, 100)] * 9))
+    registry = _registry(factory)
+
+    fast = run_backtest(req, mode="fast", registry=registry)
+    reference = run_backtest(req, mode="reference", registry=registry)
+
+    assert fast.mode == "reference"
+    assert fast.events == reference.events
+    assert equity_tuple(fast) == equity_tuple(reference)
+    assert (fast.halted or "").split(" ")[0] == (halted or "")
+    assert event_types(fast)[0] == "RUNTIME/BACKTEST_STARTED"
