@@ -246,7 +246,11 @@ class ScriptStrategy:
         if step is None:
             return None
         target = TargetPosition(symbol=bar.symbol, quantity=step.quantity)
-        stops = (ProtectiveStop(bar.symbol, step.stop),) if step.stop is not None else ()
+        stops = (
+            (ProtectiveStop(bar.symbol, step.stop, step.take_profit),)
+            if step.stop is not None
+            else ()
+        )
         return StrategyOutput(targets=(target,), stops=stops)
 
     def targets_vectorised(self, bars: BarArrays) -> TargetSeries:
@@ -254,6 +258,7 @@ class ScriptStrategy:
         n = len(bars)
         quantity = np.zeros(n, dtype=np.int64)
         stop = np.zeros(n, dtype=np.int64)
+        take_profit = np.zeros(n, dtype=np.int64)
         active = np.zeros(n, dtype=np.bool_)
         for i, ts in enumerate(bars.ts_close_us.tolist()):
             step = self._at(ts)
@@ -262,7 +267,9 @@ class ScriptStrategy:
             active[i] = True
             quantity[i] = int(step.quantity.scaleb(8))
             stop[i] = 0 if step.stop is None else int(step.stop.scaleb(8))
-        return TargetSeries(quantity=quantity, active=active, stop=stop)
+            if step.stop is not None and step.take_profit is not None:
+                take_profit[i] = int(step.take_profit.scaleb(8))
+        return TargetSeries(quantity=quantity, active=active, stop=stop, take_profit=take_profit)
 
 
 SCRIPT: StrategySpec[ScriptParams] = StrategySpec(

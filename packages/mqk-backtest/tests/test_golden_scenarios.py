@@ -142,9 +142,8 @@ def scenario_bar_touching_stop_and_target_fills_the_stop_and_counts_the_ambiguou
     """Bar 5 (open 100, high 112, low 94) touches the stop at 95 and the take-profit at 110.
 
     CONSERVATIVE_WORST_CASE must fill the stop and count the bar as ambiguous. The script's
-    plan carries the take-profit as its third element; a backtest strategy has no way to hand
-    it to execution today (StrategyOutput carries stops only and the simulation submits
-    ``Bracket(stop_price=...)``), so no target leg rests and no bar is ever ambiguous.
+    plan carries the take-profit as its third element (``ProtectiveStop.take_profit``), which
+    the simulation submits as the bracket's target leg.
     """
     rows = [
         flat_bar(100),

@@ -59,6 +59,7 @@ from mqk_schemas import (
     BarFrame,
     Decision,
     Fill,
+    OrderType,
     Side,
     TargetPosition,
     Timeframe,
@@ -159,6 +160,7 @@ class _FastTargets:
     quantity: npt.NDArray[np.int64]
     active: npt.NDArray[np.bool_]
     stop: npt.NDArray[np.int64]
+    take_profit: npt.NDArray[np.int64]
     change_rows: npt.NDArray[np.int64]
 
 
@@ -379,6 +381,7 @@ class _Simulation:
         quantity = np.zeros(rows, dtype=np.int64)
         active = np.zeros(rows, dtype=np.bool_)
         stop = np.zeros(rows, dtype=np.int64)
+        take_profit = np.zeros(rows, dtype=np.int64)
         ok = self._scan.actions != 1  # rows the gate REJECTs never reach the strategy
         ok &= cols.complete
         for index, symbol in enumerate(cols.symbols):
@@ -402,17 +405,24 @@ class _Simulation:
             active[rows_of] = series.active
             if series.stop is not None:
                 stop[rows_of] = series.stop
+            if series.take_profit is not None:
+                take_profit[rows_of] = series.take_profit
         change = np.zeros(rows, dtype=np.bool_)
         for index in range(len(cols.symbols)):
             rows_of = np.flatnonzero((cols.sym == index) & active)
             if rows_of.size:
                 q = quantity[rows_of]
                 s = stop[rows_of]
-                moved = np.r_[True, (q[1:] != q[:-1]) | (s[1:] != s[:-1])]
+                t = take_profit[rows_of]
+                moved = np.r_[True, (q[1:] != q[:-1]) | (s[1:] != s[:-1]) | (t[1:] != t[:-1])]
                 change[rows_of[moved]] = True
-        return _FastTargets(quantity, active, stop, np.flatnonzero(change).astype(np.int64))
+        return _FastTargets(
+            quantity, active, stop, take_profit, np.flatnonzero(change).astype(np.int64)
+        )
 
-    def _signal_targets(self, row: int) -> tuple[TargetPosition, Decimal | None] | None:
+    def _signal_targets(
+        self, row: int
+    ) -> tuple[TargetPosition, tuple[Decimal, Decimal | None] | None] | None:
         """The precomputed target (and stop) of ``row``, or None during warm-up."""
         assert self._fast is not None
         if not self._fast.active[row]:
@@ -422,12 +432,18 @@ class _Simulation:
             symbol=symbol, quantity=fixed_to_decimal(int(self._fast.quantity[row]))
         )
         stop_units = int(self._fast.stop[row])
-        return target, (fixed_to_decimal(stop_units) if stop_units else None)
+        if not stop_units:
+            return target, None
+        profit_units = int(self._fast.take_profit[row])
+        profit = fixed_to_decimal(profit_units) if profit_units else None
+        return target, (fixed_to_decimal(stop_units), profit)
 
     # -- orders -----------------------------------------------------------------------------
 
     def _act_on_targets(
-        self, targets: tuple[TargetPosition, ...], stops: Mapping[str, Decimal]
+        self,
+        targets: tuple[TargetPosition, ...],
+        stops: Mapping[str, tuple[Decimal, Decimal | None]],
     ) -> None:
         """Turn targets into intents through the gateway (or into SHADOW intents)."""
         if self._shadow:
@@ -453,11 +469,13 @@ class _Simulation:
         )
         self._next_seq = plan.next_seq
         for intent in plan.intents:
-            stop = stops.get(intent.symbol)
+            levels = stops.get(intent.symbol)
             if intent.reduce_only:
                 self._cancel_protection(intent.symbol)
             bracket = (
-                Bracket(stop_price=stop) if stop is not None and not intent.reduce_only else None
+                Bracket(stop_price=levels[0], target_price=levels[1])
+                if levels is not None and not intent.reduce_only
+                else None
             )
             result: SubmitResult = self._gateway.submit(
                 intent,
@@ -473,6 +491,29 @@ class _Simulation:
                     self._record_decision(Topic.RISK, result.decision, intent.symbol)
             else:
                 self._refused.pop(intent.symbol, None)
+        touched = {intent.symbol for intent in plan.intents}
+        for symbol, (stop_price, _) in sorted(stops.items()):
+            if symbol not in touched:
+                self._tighten(symbol, stop_price)
+
+    def _tighten(self, symbol: str, stop_price: Decimal) -> None:
+        """Move the resting protective stop of ``symbol`` to ``stop_price`` if that is tighter."""
+        for order in self._gateway.open_orders(symbol):
+            if (
+                not self._gateway.is_protective(order.client_order_id)
+                or order.order_type is not OrderType.STOP
+                or order.stop_price is None
+                or (stop_price - order.stop_price) * order.side.sign >= 0
+            ):
+                continue
+            self._gateway.tighten_stop(
+                order.client_order_id,
+                stop_price,
+                intent_seq=self._next_seq,
+                arm_token=self._arm_token,
+                reference_price=self._price(symbol),
+            )
+            self._next_seq += 1
 
     def _cancel_protection(self, symbol: str) -> None:
         for order in self._gateway.open_orders(symbol):
@@ -555,7 +596,7 @@ class _Simulation:
         ):
             self._record_decision(Topic.RISK, decision, None)
         self._flatten_if_requested()
-        if self._mode == "fast":
+        if self._fast is not None:
             self._fast_signals(used)
         else:
             self._host_signals(used)
@@ -579,7 +620,7 @@ class _Simulation:
                 self._act_on_signal(signal)
 
     def _act_on_signal(self, signal: StrategySignal) -> None:
-        stops = {s.symbol: s.stop_price for s in signal.output.stops}
+        stops = {s.symbol: (s.stop_price, s.take_profit) for s in signal.output.stops}
         self._act_on_targets(signal.output.targets, stops)
 
     def _fast_signals(self, used: list[tuple[int, Bar]]) -> None:
@@ -589,8 +630,8 @@ class _Simulation:
             signal = self._signal_targets(row)
             if signal is None:
                 continue
-            target, stop = signal
-            self._act_on_targets((target,), {target.symbol: stop} if stop is not None else {})
+            target, levels = signal
+            self._act_on_targets((target,), {target.symbol: levels} if levels is not None else {})
 
     def _session_date(self, step: int) -> date:
         return date(1970, 1, 1) + timedelta(days=int(self._session_day[step]))

@@ -117,12 +117,14 @@ class TargetSeries:
     ``quantity[i]`` is the signed target quantity in 1e-8 units after bar ``i``; ``active[i]``
     is False where the bar-by-bar form returns no output (warm-up), and ``quantity`` is 0 there.
     ``stop[i]`` is the protective stop price in 1e-8 units, 0 where there is none; ``stop`` is
-    None for strategies that never ask for a stop.
+    None for strategies that never ask for a stop. ``take_profit`` is the same for the optional
+    profit-taking level that goes with a stop.
     """
 
     quantity: NDArray[np.int64]
     active: NDArray[np.bool_]
     stop: NDArray[np.int64] | None = None
+    take_profit: NDArray[np.int64] | None = None
 
     def __len__(self) -> int:
         return len(self.quantity)
@@ -131,10 +133,16 @@ class TargetSeries:
         """True when both give the same activity, quantities and stops (None = no stops)."""
         if len(self) != len(other):
             return False
-        mine = self.stop if self.stop is not None else np.zeros(len(self), dtype=np.int64)
-        theirs = other.stop if other.stop is not None else np.zeros(len(other), dtype=np.int64)
+        zeros = np.zeros(len(self), dtype=np.int64)
         return bool(
             np.array_equal(self.active, other.active)
             and np.array_equal(self.quantity, other.quantity)
-            and np.array_equal(mine, theirs)
+            and np.array_equal(
+                self.stop if self.stop is not None else zeros,
+                other.stop if other.stop is not None else zeros,
+            )
+            and np.array_equal(
+                self.take_profit if self.take_profit is not None else zeros,
+                other.take_profit if other.take_profit is not None else zeros,
+            )
         )

@@ -16,18 +16,22 @@ class ProtectiveStop:
     """A request that the position held for ``symbol`` be protected by a stop at ``stop_price``.
 
     The side follows the position (a sell stop under a long, a buy stop over a short); placing,
-    trailing and never loosening it is execution's job.
+    trailing and never loosening it is execution's job. ``take_profit`` optionally adds a
+    profit-taking limit on the other side, one-cancels-other with the stop.
     """
 
     symbol: str
     stop_price: Decimal
+    take_profit: Decimal | None = None
 
     def __post_init__(self) -> None:
-        price = self.stop_price
-        if type(price) is not Decimal or not price.is_finite() or price <= 0:
-            raise StrategyOutputError(
-                f"stop for {self.symbol}: stop_price {price!r} must be a finite Decimal > 0"
-            )
+        for name, price in (("stop_price", self.stop_price), ("take_profit", self.take_profit)):
+            if price is None and name == "take_profit":
+                continue
+            if type(price) is not Decimal or not price.is_finite() or price <= 0:
+                raise StrategyOutputError(
+                    f"stop for {self.symbol}: {name} {price!r} must be a finite Decimal > 0"
+                )
 
 
 @dataclass(frozen=True, slots=True)
