@@ -23,6 +23,7 @@ from mqk_execution import (
     SimBroker,
 )
 from mqk_schemas import (
+    Action,
     BrokerSnapshot,
     Decision,
     Fill,
@@ -210,3 +211,38 @@ def fault_impossible_status_report_raises(status: OrderStatus, error: type[Excep
     with pytest.raises(error):
         _report(gateway, broker, BrokerUpdate(order=placed.model_copy(update={"status": status})))
     assert gateway.order(placed.client_order_id).status is OrderStatus.SUBMITTED
+
+
+class Holding(Allow):
+    def position(self, symbol: str) -> Decimal:
+        return D(5)
+
+
+def fault_retried_order_does_not_count_itself_as_pending() -> None:
+    inner = SimBroker(ExecutionSettings(), clock=lambda: T0)
+    flaky = FlakyBroker(inner)
+    authority = ArmAuthority(RUN, "MAIN")
+    holding = Holding()
+    halted = Allow()
+    halted.integrity_decision = lambda symbol: Decision(  # type: ignore[method-assign]
+        action=Action.HALT_NEW, reason_code="GAP"
+    )
+    gateway = ExecutionGateway(
+        engine_id="MAIN",
+        run_id=RUN,
+        broker=flaky,
+        arm_verifier=authority.verifier,
+        integrity=halted,
+        risk=holding,
+        allocation=holding,
+        positions=holding,
+        clock=lambda: T0,
+    )
+    token = authority.arm()
+    close = _intent().model_copy(update={"side": Side.SELL})
+    flaky.lose_next_request = True
+    with pytest.raises(ConnectionError):
+        gateway.submit(close, arm_token=token)
+    retry = gateway.submit(close, arm_token=token)  # still reducing: 5 of a 5 long
+    assert (retry.accepted, retry.reducing) == (True, True)
+    assert len(flaky.snapshot().orders) == 1

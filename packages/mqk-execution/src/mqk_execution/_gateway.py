@@ -180,7 +180,9 @@ class ExecutionGateway:
                 order=known,
                 duplicate=True,
             )
-        context = self._context(intent, reference_price, ts, exclude=None)
+        # a retried, never-acknowledged order must not count as its own pending quantity
+        exclude = intent.client_order_id if known is not None else None
+        context = self._context(intent, reference_price, ts, exclude=exclude)
         refusal = self._gate(intent, context, arm_token)
         if refusal is not None:
             return refusal
