@@ -61,8 +61,9 @@ test-integration:  ## cross-package flows, in the full workspace env
 wheels:  ## build every wheel with --no-sources and install each alone into a fresh venv
 	bash .ci/check-wheels.sh
 
-bench:  ## speed and memory benchmarks -> benchmarks/RESULTS.md
-	$(UV) run --locked python benchmarks/run.py
+bench: install  ## speed and memory benchmarks -> benchmarks/RESULTS.md
+	$(UV) run --locked python benchmarks/bench_backtest.py --write
+	$(UV) run --locked python benchmarks/bench_validate.py --write
 
 clean:
 	rm -rf dist .mypy_cache .ruff_cache .pytest_cache
