@@ -76,7 +76,14 @@ from mqk_schemas import (
 )
 from mqk_strategy import StrategyRegistry, StrategySignal
 
-__all__ = ["BrokerFactory", "ProgressCallback", "RuntimeCore", "begin_refused", "new_risk_engine"]
+__all__ = [
+    "BrokerFactory",
+    "ProgressCallback",
+    "RuntimeCore",
+    "begin_refused",
+    "halt_reason",
+    "new_risk_engine",
+]
 
 BrokerFactory = Callable[[RunRecord], BrokerAdapter]
 """Builds the run's broker adapter once the run exists (a paper broker is per run)."""
@@ -423,8 +430,7 @@ class RuntimeCore:
         self._token = None
         run = self.run
         if run.status in _ACTIVE:
-            reason = f"{decision.reason_code}: {decision.message}"
-            halt_run(self._db, self.run_id, reason, now=self._clock.now())
+            halt_run(self._db, self.run_id, halt_reason(decision), now=self._clock.now())
 
     def _flatten(self) -> None:
         for order in self._gateway.open_orders():
@@ -501,6 +507,17 @@ def new_risk_engine(components: EngineComponents, grid: SessionGrid) -> RiskEngi
         session_of=session_of(grid),
         initial_equity=components.starting_cash,
     )
+
+
+def halt_reason(decision: Decision) -> str:
+    """The reason stored on a halted run: code, message and (reconcile) the first diffs."""
+    reason = f"{decision.reason_code}: {decision.message}"
+    diffs = decision.evidence.get("diffs")
+    if isinstance(diffs, list) and diffs:
+        shown = "; ".join(str(d) for d in diffs[:3])
+        more = f" (+{len(diffs) - 3} more)" if len(diffs) > 3 else ""
+        reason += f" [{shown}{more}]"
+    return reason
 
 
 def begin_refused(exc: DbPreflightFailed) -> Decision:
