@@ -1,0 +1,185 @@
+"""Artifacts are a pure function of the inputs; replay proves a run or says what changed."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+from backtest_support import make_config
+
+from mqk_backtest import (
+    ARTIFACT_FILES,
+    ArtifactError,
+    BacktestRequest,
+    BacktestResult,
+    ReplayError,
+    data_file_hash,
+    deterministic_run_id,
+    host_fingerprint,
+    replay_run,
+    run_backtest,
+    write_artifacts,
+)
+from mqk_integrity import load_bars, synth_bars, write_bars
+from mqk_schemas import Timeframe, verify_audit_file
+
+METRIC_KEYS = {
+    "total_return",
+    "cagr",
+    "sharpe",
+    "sortino",
+    "max_drawdown",
+    "volatility",
+    "profit_factor",
+    "win_rate",
+    "trades",
+    "exposure_time",
+    "worst_5day_return",
+    "profitable_months_pct",
+}
+
+
+def _run(tmp_path: Path, name: str = "run") -> tuple[BacktestResult, Path]:
+    data = tmp_path / "SYN_1d.csv"
+    if not data.exists():
+        frame = synth_bars(
+            symbols=["SYN"],
+            timeframe=Timeframe.D1,
+            start=date(2023, 1, 1),
+            bars=90,
+            seed=5,
+            calendar="24/7",
+        )
+        write_bars(frame, data)
+    config = make_config("sma_cross", {"fast": 3, "slow": 8, "qty": 100})
+    digest = data_file_hash([data])
+    request = BacktestRequest(
+        config=config,
+        bars=load_bars(data, Timeframe.D1),
+        data_files=(str(data),),
+        data_hash=digest,
+        seed=42,
+        run_id=deterministic_run_id(config.engine_id, config.config_hash, digest, 42),
+        git_revision="0123abcd",
+        host=host_fingerprint(),
+    )
+    result = run_backtest(request)
+    out = tmp_path / name
+    write_artifacts(result, out)
+    return result, out
+
+
+def invariant_same_inputs_give_byte_identical_artifacts(tmp_path: Path) -> None:
+    result, one = _run(tmp_path, "one")
+    _, two = _run(tmp_path, "two")
+
+    assert len(result.fills) >= 4
+    for name in ARTIFACT_FILES:
+        assert (one / name).read_bytes() == (two / name).read_bytes(), name
+
+
+def contract_manifest_and_metrics_hold_what_the_spec_lists(tmp_path: Path) -> None:
+    result, out = _run(tmp_path)
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+
+    config = result.request.config
+    assert manifest["run_id"] == str(result.request.run_id)
+    assert (manifest["config_hash"], manifest["seed"]) == (config.config_hash, 42)
+    assert manifest["data"]["sha256"] == result.request.data_hash
+    assert manifest["git_revision"] == "0123abcd"
+    assert manifest["host"] == host_fingerprint()
+    assert "mqk-backtest" in manifest["versions"]
+    assert manifest["config"]["engine"]["keys_env"]["api_key"] == "ALPACA_API_KEY_MAIN"
+    assert set(metrics) >= METRIC_KEYS
+    assert metrics["trades"] == len(result.trades)
+    assert verify_audit_file(out / "audit.jsonl").ok
+    assert verify_audit_file(out / "audit.jsonl").last_hash == manifest["event_stream_hash"]
+    assert len((out / "equity_curve.csv").read_text().splitlines()) == 1 + len(result.equity)
+    assert len((out / "fills.csv").read_text().splitlines()) == 1 + len(result.fills)
+    assert len((out / "orders.csv").read_text().splitlines()) == 1 + len(result.orders)
+
+
+def scenario_replay_proves_the_event_stream_hash(tmp_path: Path) -> None:
+    _, out = _run(tmp_path)
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+
+    for mode in ("fast", "reference"):
+        outcome = replay_run(out, mode=mode)
+        assert outcome.proven, outcome.reason
+        assert outcome.replayed_hash == outcome.recorded_hash == manifest["event_stream_hash"]
+
+
+def fault_one_changed_data_byte_is_reported_as_data_changed(tmp_path: Path) -> None:
+    _, out = _run(tmp_path)
+    data = tmp_path / "SYN_1d.csv"
+    before = data.read_bytes()
+    index = before.index(b"\n", before.index(b"\n") + 1) - 1  # last byte of data row 1
+    changed = bytes([before[index] ^ 1])  # one digit of the volume, still a valid file
+    data.write_bytes(before[:index] + changed + before[index + 1 :])
+
+    outcome = replay_run(out)
+
+    assert not outcome.proven
+    assert outcome.reason.startswith("DATA_CHANGED: data hash ")
+    assert data_file_hash([data]) in outcome.reason
+
+
+def fault_tampered_audit_line_is_reported(tmp_path: Path) -> None:
+    _, out = _run(tmp_path)
+    audit = out / "audit.jsonl"
+    lines = audit.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[1] = lines[1].replace('"BUY"', '"SELL"', 1)
+    audit.write_text("".join(lines), encoding="utf-8")
+    assert verify_audit_file(audit).first_broken_line == 2
+
+    outcome = replay_run(out)
+
+    assert not outcome.proven
+    assert "audit.jsonl" in outcome.reason
+    assert "line 2" in outcome.reason
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        pytest.param('\n  "seed": 42,', '\n  "seed": 43,', id="seed"),
+        pytest.param('"event_stream_hash": "', '"event_stream_hash": "0', id="hash"),
+    ],
+)
+def fault_edited_manifest_is_not_proven(tmp_path: Path, old: str, new: str) -> None:
+    _, out = _run(tmp_path)
+    path = out / "manifest.json"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+    outcome = replay_run(out)
+
+    assert not outcome.proven
+    assert outcome.reason.startswith("EVENT_STREAM_DIVERGED")
+
+
+def fault_edited_manifest_config_is_refused_by_its_hash(tmp_path: Path) -> None:
+    _, out = _run(tmp_path)
+    path = out / "manifest.json"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('"max_drawdown": 1,', '"max_drawdown": 0.5,', 1), "utf-8")
+
+    with pytest.raises(ArtifactError, match="the config does not match config_hash"):
+        replay_run(out)
+
+
+def fault_a_run_directory_without_its_data_cannot_be_replayed_elsewhere(tmp_path: Path) -> None:
+    _, out = _run(tmp_path)
+    moved = tmp_path / "elsewhere"
+    shutil.copytree(out, moved)
+    (tmp_path / "SYN_1d.csv").rename(tmp_path / "gone.csv")
+
+    with pytest.raises(ReplayError, match="not found"):
+        replay_run(moved)
+    shutil.copy(tmp_path / "gone.csv", moved / "SYN_1d.csv")
+    assert replay_run(moved, data_dir=moved).proven
