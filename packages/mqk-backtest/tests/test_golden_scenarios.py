@@ -105,7 +105,9 @@ def scenario_trend_up_with_protective_stop_pays_exact_costs() -> None:
         d("100737.00"),
     ]
     assert result.final_cash == result.final_equity == d("100737.00")
-    assert result.costs_paid == d(2)
+    # commissions 1 + 1, plus spread and slippage against the open: (100.46 - 100) x 100 = 46
+    # on the entry and (108 - 107.85) x 100 = 15 on the exit
+    assert result.costs_paid == d(63)
     assert [(t.pnl, t.quantity) for t in result.trades] == [(d("737.00"), d(100))]
     assert (result.halted, result.disarmed, result.ambiguous_bars) == (None, None, 0)
 

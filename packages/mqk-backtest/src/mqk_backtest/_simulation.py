@@ -47,6 +47,7 @@ from mqk_execution import (
     RiskEngineCheck,
     SimBroker,
     SubmitResult,
+    base_price,
     targets_to_intents,
 )
 from mqk_integrity import FrameScan, IntegrityGate, IntegritySettings, SessionGrid, scan_frame
@@ -275,6 +276,7 @@ class _Simulation:
         self._halted: str | None = None
         self._disarmed: str | None = None
         self._last_close: dict[int, int] = {}
+        self._bar_of: dict[str, Bar] = {}
         self._fast = self._fast_targets(registry) if mode == "fast" else None
 
         n = self._cols.steps
@@ -331,7 +333,8 @@ class _Simulation:
         if not result.applied:
             return
         self._risk.on_fill(fill, position_before=before)
-        self._costs += fill.fee
+        slippage = self._slippage_of(fill)
+        self._costs += fill.fee + slippage
         self._trades.on_fill(fill, before, result.position, result.realised_pnl)
         self._stream.add(
             fill.ts_utc,
@@ -344,11 +347,31 @@ class _Simulation:
                 "quantity": format_decimal(fill.quantity),
                 "price": format_decimal(fill.price),
                 "fee": format_decimal(fill.fee),
+                "slippage": format_decimal(slippage),
                 "position": format_decimal(result.position),
                 "cash": format_decimal(self._ledger.cash),
             },
             correlation_id=fill.client_order_id,
         )
+
+    def _slippage_of(self, fill: Fill) -> Decimal:
+        """What spread and slippage cost this fill: its distance from the pre-cost price."""
+        bar = self._bar_of.get(fill.symbol)
+        order = self._gateway.order(fill.client_order_id)
+        if bar is None:
+            return _ZERO
+        base = base_price(
+            order.side,
+            order.order_type,
+            order.limit_price,
+            order.stop_price,
+            bar.open,
+            bar.high,
+            bar.low,
+        )
+        if base is None:
+            return _ZERO
+        return abs(fill.price - base) * fill.quantity
 
     def _record_decision(self, topic: Topic, decision: Decision, symbol: str | None) -> None:
         payload: dict[str, Any] = {
@@ -583,6 +606,7 @@ class _Simulation:
                 self._record_decision(Topic.MARKET, decision, bar.symbol)
             if decision.action is Action.REJECT:
                 continue
+            self._bar_of[bar.symbol] = bar
             self._broker.on_bar(bar)
             self._last_close[int(cols.sym[row])] = int(cols.close[row])
             used.append((row, bar))

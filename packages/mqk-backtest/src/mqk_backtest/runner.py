@@ -22,7 +22,7 @@ from mqk_config import (
     config_from_canonical_json,
 )
 from mqk_integrity import load_bars
-from mqk_schemas import Timeframe, sha256_hex
+from mqk_schemas import Timeframe, sha256_hex, verify_audit_file
 from mqk_strategy import StrategyRegistry
 
 __all__ = [
@@ -124,7 +124,18 @@ def replay_run(
             f"DATA_CHANGED: data hash {actual_data_hash} differs from the manifest's"
             f" {data['sha256']}; the input data is not what this run used",
         )
-    config = _restore_config(manifest, source)
+    chain = (
+        verify_audit_file(directory / "audit.jsonl")
+        if (directory / "audit.jsonl").is_file()
+        else None
+    )
+    if chain is None or not chain.ok:
+        detail = "is missing" if chain is None else chain.describe()
+        return ReplayOutcome(False, recorded_hash, None, f"AUDIT_TAMPERED: audit.jsonl {detail}")
+    try:
+        config = _restore_config(manifest, source)
+    except ArtifactError as exc:
+        return ReplayOutcome(False, recorded_hash, None, f"MANIFEST_EDITED: {exc}")
     timeframe = Timeframe(data["timeframe"])
     symbols = data.get("symbols") or []
     frames = [
@@ -146,6 +157,14 @@ def replay_run(
     _, replayed_hash = audit_lines(result)
     if replayed_hash == recorded_hash:
         return ReplayOutcome(True, recorded_hash, replayed_hash, "event stream hash proven")
+    if replayed_hash == chain.last_hash:
+        return ReplayOutcome(
+            False,
+            recorded_hash,
+            replayed_hash,
+            f"EVENT_STREAM_HASH_MISMATCH: the replay reproduces audit.jsonl ({replayed_hash}) but"
+            f" the manifest records {recorded_hash}; the manifest was edited",
+        )
     divergence = _first_divergence(directory / "audit.jsonl", result.events)
     return ReplayOutcome(
         False,

@@ -31,8 +31,12 @@ from mqk_backtest import (
 from mqk_cli.exit_codes import ExitCode
 from mqk_cli.output import console, fail, print_json, print_table
 from mqk_config import ConfigError, EffectiveConfig, load_config
+from mqk_execution import ExecutionError
 from mqk_integrity import BarFileError, IntegrityError, load_bars
+from mqk_isolation import IsolationError
+from mqk_risk import RiskError
 from mqk_schemas import format_decimal
+from mqk_strategy import StrategyPackageError
 
 __all__ = ["group"]
 
@@ -207,7 +211,14 @@ def _run(request: BacktestRequest, show_progress: bool, label: str) -> BacktestR
     try:
         with _progress(show_progress, label) as progress:
             return run_backtest(request, progress=progress)
-    except BacktestError as exc:
+    except (
+        BacktestError,
+        StrategyPackageError,
+        RiskError,
+        IsolationError,
+        ExecutionError,
+        IntegrityError,
+    ) as exc:
         fail(str(exc), ExitCode.BAD_INPUT)
 
 
