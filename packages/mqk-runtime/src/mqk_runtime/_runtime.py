@@ -415,6 +415,10 @@ class RuntimeCore:
     def _trip(self, decision: Decision, source: str) -> None:
         if decision.action not in _STICKY:
             return
+        if self._halted is not None and decision.reason_code in {
+            d.reason_code for d in self._trips
+        }:
+            return
         self._audit(
             Topic.RISK if source == "RISK" else Topic.RUNTIME,
             "KILL_SWITCH",
