@@ -169,6 +169,7 @@ def _change_data_byte(run_dir: Path) -> None:
 def _tamper_audit(run_dir: Path) -> None:
     audit = run_dir / "audit.jsonl"
     lines = audit.read_text(encoding="utf-8").splitlines(keepends=True)
+    assert '"BUY"' in lines[1]
     lines[1] = lines[1].replace('"BUY"', '"SELL"', 1)
     audit.write_text("".join(lines), encoding="utf-8")
 
