@@ -171,6 +171,17 @@ def scenario_bar_touching_stop_and_target_fills_the_stop_and_counts_the_ambiguou
         ("SELL", "STOP", "95", d(100), "FILLED"),
         ("SELL", "LIMIT", "110", d(100), "CANCELED"),
     ]
+    assert event_types(result) == [
+        STARTED,
+        *ENTRY,
+        SUBMITTED,  # the stop leg
+        SUBMITTED,  # the take-profit leg
+        FILLED,
+        APPLIED,
+        CANCELED,
+        FINISHED,
+    ]
+    assert events_of(result, "ORDER_CANCELED")[0]["payload"]["reason"] == "OCO"
 
 
 def scenario_chop_with_zscore_mean_reversion_buys_dips_and_exits_at_the_mean() -> None:
