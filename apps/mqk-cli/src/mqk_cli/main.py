@@ -4,18 +4,30 @@ from __future__ import annotations
 
 import click
 
-from mqk_cli.commands import command_groups
+from mqk_cli.commands import GROUP_MODULES, load_group
 
 __all__ = ["cli"]
 
 _VERSION = "0.1.0"
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _LazyGroup(click.Group):
+    """A click group whose sub-groups are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(GROUP_MODULES)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in GROUP_MODULES:
+            return None
+        return load_group(cmd_name)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(_VERSION, prog_name="mqk-cli", message="%(prog)s %(version)s")
 def cli() -> None:
     """MiniQuantDesk V4: a risk-first trading system that refuses to trade when unsafe."""
 
 
-for _group in command_groups():
-    cli.add_command(_group)
+if __name__ == "__main__":
+    cli()
