@@ -1,8 +1,8 @@
 """Fast mode and reference mode are the same backtest: identical events and equity.
 
-A property test over random small series (with and without a missing bar, with and without
-costs, with risk limits that may trip), and the fall-back to bar by bar for strategies that
-have no (working) vectorised form.
+A property test over random small series (one or two symbols, with and without a missing
+bar, with and without costs, with risk limits that may trip), and the fall-back to bar by
+bar for strategies that have no (working) vectorised form.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import polars as pl
 import pytest
 from backtest_support import (
     COST_FIELDS,
@@ -31,6 +32,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from mqk_backtest import run_backtest
+from mqk_schemas import BarFrame, Timeframe
 from mqk_strategy import (
     BarArrays,
     BarView,
@@ -47,16 +49,9 @@ DEFAULT_COSTS = dict(
 )
 
 
-@st.composite
-def price_rows(draw: st.DrawFn) -> tuple[list[tuple[str, str, str, str]], list[int]]:
-    """20-45 daily OHLC rows in cents, maybe with one bar missing.
-
-    The walk comes from a drawn seed (hypothesis' own minimal lists would be flat series
-    that never trade): moves up to ``swing`` cents, opening gaps and wicks.
-    """
-    n = draw(st.integers(20, 45))
-    walk = random.Random(draw(st.integers(0, 2**32)))
-    swing = draw(st.sampled_from([50, 300, 900]))
+def _walk(seed: int, n: int, swing: int) -> list[tuple[str, str, str, str]]:
+    """``n`` daily OHLC rows of a random walk in cents: moves up to ``swing``, gaps, wicks."""
+    walk = random.Random(seed)
     rows: list[tuple[str, str, str, str]] = []
     close = 10_000
     for _ in range(n):
@@ -66,14 +61,37 @@ def price_rows(draw: st.DrawFn) -> tuple[list[tuple[str, str, str, str]], list[i
         low = max(min(open_, close) - walk.randint(0, swing // 2), 100)
         o, h, low_, c = (str(Decimal(v).scaleb(-2)) for v in (open_, high, low, close))
         rows.append((o, h, low_, c))
-    skip = draw(st.sampled_from([[], [], [draw(st.integers(3, n - 2))]]))
-    return rows, skip
+    return rows
+
+
+@st.composite
+def bar_frames(draw: st.DrawFn) -> BarFrame:
+    """20-45 daily bars of one or two symbols, each maybe with one bar missing.
+
+    Walks come from drawn seeds (hypothesis' own minimal lists would be flat series that
+    never trade).
+    """
+    n = draw(st.integers(20, 45))
+    frames = []
+    for symbol in draw(st.sampled_from([["AAA"], ["AAA"], ["AAA", "BBB"]])):
+        rows = _walk(draw(st.integers(0, 2**32)), n, draw(st.sampled_from([50, 300, 900])))
+        skip = draw(st.sampled_from([[], [], [draw(st.integers(3, n - 2))]]))
+        frames.append(daily_bars(rows, skip=skip, symbol=symbol).frame)
+    return BarFrame(Timeframe.D1, pl.concat(frames))
 
 
 @st.composite
 def strategy_choice(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
-    """sma_cross or zscore_mean_reversion with small windows."""
-    if draw(st.booleans()):
+    """sma_cross, zscore_mean_reversion or atr_trend_swing (stops that tighten) with small
+    windows."""
+    kind = draw(st.sampled_from(["sma", "zscore", "atr"]))
+    if kind == "atr":
+        return "atr_trend_swing", {
+            "breakout": draw(st.integers(2, 6)),
+            "atr_period": draw(st.integers(1, 5)),
+            "atr_multiple": d(draw(st.sampled_from(["0.5", "1", "2.5"]))),
+        }
+    if kind == "sma":
         fast = draw(st.integers(2, 4))
         slow = draw(st.integers(fast + 1, 8))
         return "sma_cross", {"fast": fast, "slow": slow}
@@ -92,7 +110,7 @@ def strategy_choice(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     suppress_health_check=[HealthCheck.too_slow],
 )
 @given(
-    series=price_rows(),
+    bars=bar_frames(),
     strategy=strategy_choice(),
     qty=st.sampled_from([10, 300, 550, 700]),
     costs=st.booleans(),
@@ -102,7 +120,7 @@ def strategy_choice(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     stale_seconds=st.sampled_from([129_600, 432_000]),
 )
 def invariant_fast_mode_equals_reference_mode(
-    series: tuple[list[tuple[str, str, str, str]], list[int]],
+    bars: BarFrame,
     strategy: tuple[str, dict[str, Any]],
     qty: int,
     costs: bool,
@@ -111,7 +129,6 @@ def invariant_fast_mode_equals_reference_mode(
     allow_short: bool,
     stale_seconds: int,
 ) -> None:
-    rows, skip = series
     name, params = strategy
     config = make_config(
         name,
@@ -124,7 +141,7 @@ def invariant_fast_mode_equals_reference_mode(
         },
         data={"stale_feed_seconds": stale_seconds},
     )
-    fast = run_both_modes(request(config, daily_bars(rows, skip=skip)))  # asserts equality
+    fast = run_both_modes(request(config, bars))  # asserts equality
     assert fast.mode == "fast"
     event(f"traded: {bool(fast.fills)}")
     event(f"halted: {(fast.halted or 'no').split(' ')[0]}")
