@@ -303,7 +303,7 @@ class Runtime(RuntimeCore):
         rearm_run(
             self._db, self.run_id, self._c.arming, confirmation=confirmation, now=self._clock.now()
         )
-        self._token = self._authority.arm()
+        self._set_token(self._authority.arm())
         self._resubmit()
 
     def begin(self) -> None:
@@ -356,7 +356,7 @@ class Runtime(RuntimeCore):
                     error="rejected by the broker" if final == "FAILED" else None,
                 )
                 resolved[key] = final
-            elif self._resubmit_missing and entry.payload.get("replaces") is None:
+            elif self._resubmit_missing:
                 self._to_resubmit.append(entry)
                 resolved[key] = "RESUBMIT"
             else:
@@ -396,7 +396,10 @@ class Runtime(RuntimeCore):
         for entry in self._to_resubmit:
             intent = outbox_intent(entry)
             bracket = _bracket(entry.payload.get("bracket"))
-            accepted = self._submit_intent(intent, bracket)
+            replaces = entry.payload.get("replaces")
+            accepted = self._desk.resubmit(
+                intent, bracket, replaces if isinstance(replaces, str) else None
+            )
             if not accepted:
                 current = self._store.outbox_entry(entry.idempotency_key)
                 if current.status == "PENDING":

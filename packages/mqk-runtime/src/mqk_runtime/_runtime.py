@@ -20,9 +20,10 @@ the broker still arrive and are applied) but sends nothing. Restart and recovery
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from decimal import Decimal
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import Engine
@@ -42,13 +43,10 @@ from mqk_execution import (
     AllocationGuardCheck,
     ArmAuthority,
     ArmToken,
-    Bracket,
     BrokerAdapter,
     ExecutionEvent,
     ExecutionGateway,
-    IntentError,
     RiskEngineCheck,
-    targets_to_intents,
 )
 from mqk_integrity import IntegrityGate, LookaheadError, SessionGrid
 from mqk_portfolio import EngineLedger
@@ -59,18 +57,17 @@ from mqk_runtime._durable import DurableBroker
 from mqk_runtime._failpoints import Failpoints
 from mqk_runtime._feed import BarFeed
 from mqk_runtime._internal import internal_state_from_parts, oms_json
+from mqk_runtime._orders import OrderDesk
 from mqk_runtime._recon import ReconcileTick, reconcile_and_record
 from mqk_runtime._store import RunStore
 from mqk_runtime._summary import RunSummary
-from mqk_runtime._views import FlatPositions, GateView, MarketDriven
+from mqk_runtime._views import GateView, MarketDriven
 from mqk_schemas import (
     Action,
     Bar,
     Decision,
     Fill,
-    OrderIntent,
     RunStatus,
-    TargetPosition,
     Topic,
     canonical_json,
 )
@@ -135,16 +132,15 @@ class RuntimeCore:
         self._start = start_index
         self._cursor = start_index
         self._resumed = resumed
-        self._next_seq = store.next_intent_seq()
         self._last_close: dict[str, Decimal] = {}
-        self._shadow_pending: dict[str, Decimal] = {}
+        self._data_ts: datetime | None = None
         self._alerts: list[tuple[Decision, str]] = []
         self._trips: list[Decision] = []
         self._halted: Decision | None = None
         self._quiet = resumed
         self._recovering = resumed
         self._bars_session = 0
-        self._shadow_intents = 0
+        self._steps_done = _steps_before(feed, start_index)
         self._durable = DurableBroker(
             broker,
             store,
@@ -154,6 +150,18 @@ class RuntimeCore:
             failpoints=failpoints,
         )
         self._gateway = self._build_gateway()
+        saved = store.load_state()
+        desk = (saved.oms or {}) if saved is not None else {}
+        self._desk = OrderDesk(
+            gateway=self._gateway,
+            ledger=ledger,
+            engine_id=run.engine_id,
+            run_id=run.run_id,
+            next_seq=max(store.next_intent_seq(), int(desk.get("next_seq", 0))),
+            prices=self._last_close,
+            audit=self._audit,
+            refused={s: Decimal(str(q)) for s, q in desk.get("refused", {}).items()},
+        )
         self._quiet = False
 
     # -- read-only ---------------------------------------------------------------------------
@@ -199,7 +207,7 @@ class RuntimeCore:
         now = self._clock.now()
         self._reconcile_tick(now, purpose="PRE_ARM", trip=False)
         arm_run(self._db, self.run_id, self._c.arming, confirmation=confirmation, now=now)
-        self._token = self._authority.arm()
+        self._set_token(self._authority.arm())
 
     def _begin_fresh(self) -> None:
         now = self._clock.now()
@@ -218,16 +226,16 @@ class RuntimeCore:
         if status is not RunStatus.RUNNING and self._halted is None:
             raise RuntimeError(f"run {self.run_id} is {status}; begin it before running the feed")
         total = len(self._feed)
-        for index, bar in enumerate(self._feed.bars_from(self._cursor), start=self._cursor):
-            self._cycle(index, bar)
+        for step in _steps(self._feed, self._cursor):
+            self._cycle(step)
             if progress is not None:
-                progress(index + 1, total)
+                progress(self._cursor, total)
         return self.summary()
 
     def stop(self) -> RunRecord:
         """RUNNING or HALTED -> STOPPED; the arm token is revoked."""
         self._authority.disarm()
-        self._token = None
+        self._set_token(None)
         return stop_run(self._db, self.run_id, now=self._clock.now())
 
     def summary(self) -> RunSummary:
@@ -246,7 +254,7 @@ class RuntimeCore:
             bars_this_session=self._bars_session,
             orders=len(self._store.outbox()),
             fills=len(self._store.fills(applied=True)),
-            shadow_intents=self._shadow_intents,
+            shadow_intents=self._desk.shadow_intents,
             cash=self._ledger.cash,
             equity=self._ledger.equity,
             positions=self._ledger.positions(),
@@ -256,117 +264,80 @@ class RuntimeCore:
 
     # -- the cycle ---------------------------------------------------------------------------
 
-    def _cycle(self, index: int, bar: Bar) -> None:
-        self._clock.wait_until(bar.ts_close_utc)
+    def _cycle(self, step: list[tuple[int, Bar]]) -> None:
+        """One step: every bar closing at the same instant (one per symbol)."""
+        self._clock.wait_until(step[0][1].ts_close_utc)
         now = self._clock.now()
         stale = self._gate.check_stale(now)
         if stale.action is Action.DISARM:
             self._trip(stale, "INTEGRITY")
-        try:
-            verdict = self._gate.on_bar(bar, now)
-        except LookaheadError as exc:
-            self._trip(exc.decision, "INTEGRITY")
-            self._finish_cycle(index, now)
-            return
-        if verdict.action in _STICKY:
-            self._trip(verdict, "INTEGRITY")
-        if verdict.action is Action.REJECT:
-            self._audit(Topic.MARKET, "BAR_REJECTED", {"decision": verdict.model_dump(mode="json")})
-            self._finish_cycle(index, now)
-            return
-        self._last_close[bar.symbol] = bar.close
-        if self._market is not None:
-            self._market.on_bar(bar)
+        used: list[Bar] = []
+        for _index, bar in step:
+            try:
+                verdict = self._gate.on_bar(bar, now)
+            except LookaheadError as exc:
+                self._trip(exc.decision, "INTEGRITY")
+                continue
+            if verdict.action in _STICKY:
+                self._trip(verdict, "INTEGRITY")
+            if verdict.action is Action.REJECT:
+                self._audit(
+                    Topic.MARKET, "BAR_REJECTED", {"decision": verdict.model_dump(mode="json")}
+                )
+                continue
+            self._last_close[bar.symbol] = bar.close
+            self._data_ts = bar.ts_close_utc
+            if self._market is not None:
+                self._market.on_bar(bar)
+            used.append(bar)
         self._handle_alerts()
-        self._ledger.mark(bar.symbol, bar.close)
-        report = self._risk.evaluate(self._ledger, now, data_ts=bar.ts_close_utc)
+        if used:
+            self._ledger.mark_all({bar.symbol: bar.close for bar in used})
+        report = self._risk.evaluate(self._ledger, now, data_ts=self._data_ts)
         for decision in report.decisions:
             self._trip(decision, "RISK")
-        result = self._host.on_bar(bar)
-        if result.decision.reason_code == "STRATEGY_ERROR":
-            self._trip(result.decision, "STRATEGY")
-        if self._halted is None:
-            for signal in result.signals:
-                self._execute(signal)
+        for bar in used:
+            result = self._host.on_bar(bar)
+            if result.decision.reason_code == "STRATEGY_ERROR":
+                self._trip(result.decision, "STRATEGY")
+            if self._halted is None:
+                for signal in result.signals:
+                    self._act_on_signal(signal)
         self._handle_alerts()
-        if (index + 1) % self._c.interval_bars == 0:
+        self._steps_done += 1
+        if self._steps_done % self._c.interval_bars == 0:
             self._reconcile_tick(now, purpose="TICK", trip=True)
         if self._halted is None:
             heartbeat_run(self._db, self.run_id, now=now)
-        self._finish_cycle(index, now)
+        self._finish_cycle(step[-1][0] + 1, len(step), now)
 
-    def _finish_cycle(self, index: int, now: datetime) -> None:
+    def _finish_cycle(self, bars_done: int, bars: int, now: datetime) -> None:
         self._failpoints.hit("before_cycle_commit")
+        state = oms_json(self._gateway.orders(), self._protective_ids())
+        state["refused"] = self._desk.refused
+        state["next_seq"] = self._desk.next_seq
         self._store.save_cycle(
-            bars_done=index + 1,
+            bars_done=bars_done,
             risk_state_json=self._risk.snapshot().model_dump_json(),
-            oms_json=canonical_json(oms_json(self._gateway.orders(), self._protective_ids())),
+            oms_json=canonical_json(state),
             now=now,
         )
         self._failpoints.hit("after_cycle_commit")
-        self._cursor = index + 1
-        self._bars_session += 1
+        self._cursor = bars_done
+        self._bars_session += bars
 
-    def _execute(self, signal: StrategySignal) -> None:
-        stops = {s.symbol: s.stop_price for s in signal.output.stops}
+    def _act_on_signal(self, signal: StrategySignal) -> None:
         if signal.shadow:
-            self._record_shadow(signal.output.targets)
+            self._desk.shadow(signal.output.targets)
             return
         if self._token is None:
             return
-        self._submit_targets(signal.output.targets, stops)
+        stops = {s.symbol: (s.stop_price, s.take_profit) for s in signal.output.stops}
+        self._desk.act(signal.output.targets, stops)
 
-    def _submit_targets(
-        self, targets: tuple[TargetPosition, ...], stops: Mapping[str, Decimal]
-    ) -> None:
-        symbols = [t.symbol for t in targets]
-        prices = {s: self._last_close[s] for s in symbols if s in self._last_close}
-        try:
-            plan = targets_to_intents(
-                targets,
-                self._ledger,
-                engine_id=self._run.engine_id,
-                run_id=self.run_id,
-                next_seq=self._next_seq,
-                prices=prices,
-                pending={s: self._gateway.pending_quantity(s) for s in symbols},
-            )
-        except IntentError as exc:
-            self._audit(Topic.STRATEGY, "TARGETS_REFUSED", {"reason": str(exc)})
-            return
-        self._next_seq = plan.next_seq
-        for intent in plan.intents:
-            stop = stops.get(intent.symbol)
-            bracket = (
-                Bracket(stop_price=stop) if stop is not None and not intent.reduce_only else None
-            )
-            self._gateway.submit(
-                intent,
-                arm_token=self._token,
-                reference_price=prices.get(intent.symbol),
-                bracket=bracket,
-            )
-
-    def _record_shadow(self, targets: tuple[TargetPosition, ...]) -> None:
-        symbols = [t.symbol for t in targets]
-        plan = targets_to_intents(
-            targets,
-            FlatPositions(),
-            engine_id=self._run.engine_id,
-            run_id=self.run_id,
-            next_seq=self._next_seq,
-            prices={s: self._last_close[s] for s in symbols if s in self._last_close},
-            pending=dict(self._shadow_pending),
-        )
-        self._next_seq = plan.next_seq
-        for intent in plan.intents:
-            shadow = intent.model_copy(update={"shadow": True})
-            self._shadow_pending[intent.symbol] = (
-                self._shadow_pending.get(intent.symbol, Decimal(0))
-                + intent.quantity * intent.side.sign
-            )
-            self._shadow_intents += 1
-            self._audit(Topic.STRATEGY, "SHADOW_INTENT", {"intent": shadow.model_dump(mode="json")})
+    def _set_token(self, token: ArmToken | None) -> None:
+        self._token = token
+        self._desk.token = token
 
     # -- reconcile ---------------------------------------------------------------------------
 
@@ -431,18 +402,15 @@ class RuntimeCore:
             self._flatten()
         self._halted = decision
         self._authority.disarm()
-        self._token = None
+        self._set_token(None)
         run = self.run
         if run.status in _ACTIVE:
             halt_run(self._db, self.run_id, halt_reason(decision), now=self._clock.now())
 
     def _flatten(self) -> None:
-        for order in self._gateway.open_orders():
-            if not self._gateway.is_protective(order.client_order_id):
-                self._gateway.cancel(order.client_order_id)
         targets = self._risk.flatten_targets(self._ledger.positions())
         if targets and self._token is not None:
-            self._submit_targets(targets, {})
+            self._desk.act(targets, {})
 
     # -- callbacks ---------------------------------------------------------------------------
 
@@ -493,14 +461,22 @@ class RuntimeCore:
     def _audit(self, topic: Topic, event_type: str, payload: dict[str, Any]) -> None:
         self._store.audit(topic, event_type, payload, now=self._clock.now())
 
-    def _submit_intent(self, intent: OrderIntent, bracket: Bracket | None) -> bool:
-        result = self._gateway.submit(
-            intent,
-            arm_token=self._token,
-            reference_price=self._last_close.get(intent.symbol),
-            bracket=bracket,
-        )
-        return result.accepted
+
+def _steps(feed: BarFeed, start: int) -> Iterator[list[tuple[int, Bar]]]:
+    """The feed from ``start`` in steps: consecutive bars sharing one close time."""
+    step: list[tuple[int, Bar]] = []
+    for index, bar in enumerate(feed.bars_from(start), start=start):
+        if step and bar.ts_close_utc != step[0][1].ts_close_utc:
+            yield step
+            step = []
+        step.append((index, bar))
+    if step:
+        yield step
+
+
+def _steps_before(feed: BarFeed, cursor: int) -> int:
+    """How many steps the first ``cursor`` bars make."""
+    return len({bar.ts_close_utc for bar in islice(feed.bars_from(0), cursor)})
 
 
 def new_risk_engine(components: EngineComponents, grid: SessionGrid) -> RiskEngine:
