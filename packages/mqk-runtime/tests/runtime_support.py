@@ -111,14 +111,31 @@ class _AlwaysLong:
         return StrategyOutput(targets=(TargetPosition(symbol=bar.symbol, quantity=self._qty),))
 
 
+class _Boom:
+    """Long ``qty`` for a few bars, then raises."""
+
+    lookback = 1
+
+    def __init__(self, params: QtyParams) -> None:
+        self._qty = params.qty
+        self._n = 0
+
+    def on_bar(self, bar: BarView, window: BarWindow) -> StrategyOutput | None:
+        self._n += 1
+        if self._n > 5:
+            raise ZeroDivisionError("strategy bug")
+        return StrategyOutput(targets=(TargetPosition(symbol=bar.symbol, quantity=self._qty),))
+
+
 def registry() -> StrategyRegistry:
-    """The installed builtins plus the test strategies ``flip`` and ``always_long``."""
+    """The installed builtins plus the test strategies ``flip``, ``always_long`` and ``boom``."""
     found = StrategyRegistry.discover()
     return StrategyRegistry(
         [
             *(found.get(name) for name in found.names),
             StrategySpec("flip", QtyParams, _Flip, "flip long/short every bar"),
             StrategySpec("always_long", QtyParams, _AlwaysLong, "always long qty"),
+            StrategySpec("boom", QtyParams, _Boom, "raises after five bars"),
         ]
     )
 

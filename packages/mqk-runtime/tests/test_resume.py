@@ -155,3 +155,24 @@ def _audit(db: Engine, run_id: uuid.UUID) -> list[object]:
     from mqk_db import audit_events
 
     return list(audit_events(db, run_id))
+
+
+def fault_a_dirty_recovery_reconcile_halts_and_nothing_is_rearmed(sqlite_db: Engine) -> None:
+    from runtime_support import unknown_order
+
+    from mqk_runtime import PaperJournal
+
+    harness, run_id = _crashed_run(sqlite_db, "after_cycle_commit", hit=12)
+    at = harness.bars.bars[11].ts_close_utc
+    outsider = unknown_order(run_id, at=at)
+    PaperJournal(sqlite_db, run_id).append(
+        "EXTERNAL", at, {"order": outsider.model_dump(mode="json")}
+    )
+    runtime = harness.resume(run_id)
+    run = get_run(sqlite_db, run_id)
+    assert run.status is RunStatus.HALTED
+    assert run.halt_reason is not None
+    assert run.halt_reason.startswith("RECON_CRITICAL")
+    assert get_arm_state(sqlite_db, "MAIN").state == "DISARMED"  # type: ignore[union-attr]
+    with pytest.raises(ResumeRefusedError, match="RECON_CRITICAL"):
+        runtime.arm()

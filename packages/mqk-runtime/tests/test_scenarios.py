@@ -59,6 +59,7 @@ def scenario_paper_run_trades_reconciles_clean_and_stops(sqlite_db: Engine) -> N
     assert {p.symbol: p.quantity for p in broker.positions} == runtime.ledger.positions()
     assert broker.account.cash == runtime.ledger.cash
     assert broker.account.equity == runtime.ledger.equity
+    assert run.last_heartbeat_at == harness.bars.bars[-1].ts_close_utc
     assert verify_run_audit(sqlite_db, runtime.run_id).ok
     events = _events(sqlite_db, runtime)
     assert events["ORDER_SENT"] == events["FILL_APPLIED"] == 5
@@ -248,3 +249,14 @@ def fault_duplicated_and_reordered_fills_never_double_count(
     assert ledger_outcome(runtime) == ledger_outcome(baseline)
     assert summary.fills == len(faulty.broker.snapshot().fills) == len(runtime.ledger.fills)
     baseline_db.dispose()
+
+
+def scenario_a_strategy_exception_halts_the_run_and_the_process_goes_on(sqlite_db: Engine) -> None:
+    harness = Harness(sqlite_db, config(strategy("boom", qty=10)), feed(bars=12))
+    runtime = harness.start()
+    summary = runtime.run_feed()
+    run = get_run(sqlite_db, runtime.run_id)
+    assert run.halt_reason is not None
+    assert run.halt_reason.startswith("STRATEGY_ERROR: strategy 'boom' raised ZeroDivisionError")
+    assert summary.bars_done == 12
+    assert summary.orders == 1
