@@ -260,3 +260,15 @@ def scenario_a_strategy_exception_halts_the_run_and_the_process_goes_on(sqlite_d
     assert run.halt_reason.startswith("STRATEGY_ERROR: strategy 'boom' raised ZeroDivisionError")
     assert summary.bars_done == 12
     assert summary.orders == 1
+
+
+def unit_running_the_feed_before_begin_is_refused(sqlite_db: Engine) -> None:
+    from mqk_runtime import LifecycleOrderError
+
+    runtime = Harness(sqlite_db, config(), feed(bars=5)).create()
+    with pytest.raises(LifecycleOrderError, match="is CREATED; begin it before running the feed"):
+        runtime.run_feed()
+    runtime.arm()
+    with pytest.raises(LifecycleOrderError, match="is ARMED"):
+        runtime.run_feed()
+    assert runtime.cursor == 0

@@ -39,6 +39,7 @@ from mqk_runtime._tables import ensure_runtime_tables
 from mqk_runtime._views import MarketDriven
 from mqk_runtime.errors import (
     BarsMismatchError,
+    LifecycleOrderError,
     MqkRuntimeError,
     PaperJournalError,
     ResumeRefusedError,
@@ -61,6 +62,7 @@ __all__ = [
     "EngineComponents",
     "Failpoints",
     "JournalEntry",
+    "LifecycleOrderError",
     "MarketDriven",
     "MqkRuntimeError",
     "PaperBroker",

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Sequence
+from itertools import islice
 from typing import Protocol
 
 from mqk_schemas import Bar, BarFrame, Timeframe, format_decimal, format_utc
 
-__all__ = ["BarFeed", "ReplayFeed"]
+__all__ = ["BarFeed", "ReplayFeed", "steps", "steps_before"]
 
 
 class BarFeed(Protocol):
@@ -88,3 +89,20 @@ def _digest(bars: Sequence[Bar]) -> str:
         )
         hasher.update(line.encode() + b"\n")
     return hasher.hexdigest()
+
+
+def steps(feed: BarFeed, start: int) -> Iterator[list[tuple[int, Bar]]]:
+    """The feed from ``start`` in steps: consecutive bars sharing one close time."""
+    step: list[tuple[int, Bar]] = []
+    for index, bar in enumerate(feed.bars_from(start), start=start):
+        if step and bar.ts_close_utc != step[0][1].ts_close_utc:
+            yield step
+            step = []
+        step.append((index, bar))
+    if step:
+        yield step
+
+
+def steps_before(feed: BarFeed, cursor: int) -> int:
+    """How many steps the first ``cursor`` bars make."""
+    return len({bar.ts_close_utc for bar in islice(feed.bars_from(0), cursor)})

@@ -20,8 +20,7 @@ whose cycle was interrupted.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
-from decimal import Decimal
+from collections.abc import Sequence
 
 from sqlalchemy import Engine
 
@@ -37,19 +36,20 @@ from mqk_db import (
     latest_reconcile,
 )
 from mqk_db import PreflightFailed as DbPreflightFailed
-from mqk_execution import Bracket
-from mqk_integrity import IntegrityGate, LookaheadError, SessionGrid
+from mqk_integrity import IntegrityGate, SessionGrid
 from mqk_portfolio import EngineLedger
 from mqk_risk import RiskEngine, RiskState
 from mqk_runtime._clock import RuntimeClock
 from mqk_runtime._components import EngineComponents, session_of
+from mqk_runtime._decisions import begin_refused
 from mqk_runtime._failpoints import Failpoints
 from mqk_runtime._feed import BarFeed
 from mqk_runtime._rearm import rearm_run
-from mqk_runtime._runtime import BrokerFactory, RuntimeCore, begin_refused, new_risk_engine
+from mqk_runtime._rebuild import bracket_of, rebuild_ledger, warm_gate
+from mqk_runtime._runtime import BrokerFactory, RuntimeCore, new_risk_engine
 from mqk_runtime._store import OPEN_OUTBOX_STATUSES, CycleState, RunStore, outbox_intent
 from mqk_runtime.errors import BarsMismatchError, ResumeRefusedError, RuntimeInputError
-from mqk_schemas import Action, Bar, Decision, Fill, OrderStatus, RunMode, RunStatus, Topic
+from mqk_schemas import Action, Bar, Decision, OrderStatus, RunMode, RunStatus, Topic
 from mqk_strategy import StrategyRegistry
 
 __all__ = ["Runtime"]
@@ -248,8 +248,8 @@ class Runtime(RuntimeCore):
         gate = IntegrityGate(
             components.integrity, components.timeframe, started_at=first, grid=grid
         )
-        accepted = _warm_gate(gate, done)
-        ledger, tail = _rebuild_ledger(components, accepted, store.fills(applied=True))
+        accepted = warm_gate(gate, done)
+        ledger, tail = rebuild_ledger(components, accepted, store.fills(applied=True))
         risk = (
             RiskEngine.from_state(
                 components.risk_limits,
@@ -395,7 +395,7 @@ class Runtime(RuntimeCore):
         now = self._clock.now()
         for entry in self._to_resubmit:
             intent = outbox_intent(entry)
-            bracket = _bracket(entry.payload.get("bracket"))
+            bracket = bracket_of(entry.payload.get("bracket"))
             replaces = entry.payload.get("replaces")
             accepted = self._desk.resubmit(
                 intent, bracket, replaces if isinstance(replaces, str) else None
@@ -452,52 +452,3 @@ def _check_resumable(run: RunRecord, config: EffectiveConfig) -> None:
         problem = f"run {run.run_id} is a BACKTEST run"
     if problem is not None:
         raise ResumeRefusedError(problem, {"run_id": str(run.run_id), "status": run.status})
-
-
-def _warm_gate(gate: IntegrityGate, bars: Iterable[Bar]) -> list[Bar]:
-    """Replay completed bars through the gate; returns the ones it let through."""
-    accepted = []
-    for bar in bars:
-        try:
-            verdict = gate.on_bar(bar, bar.ts_close_utc)
-        except LookaheadError:
-            continue
-        if verdict.action is not Action.REJECT:
-            accepted.append(bar)
-    return accepted
-
-
-def _rebuild_ledger(
-    components: EngineComponents, bars: Sequence[Bar], fills: Sequence[Fill]
-) -> tuple[EngineLedger, list[tuple[Fill, Decimal]]]:
-    """Replay the applied fills with the marks of the completed bars, in the original order.
-
-    Fills of a bar are applied before that bar's mark (as the loop does). Fills of the bar
-    whose cycle was interrupted come last (the "tail", with the position before each).
-    """
-    ledger = EngineLedger(components.engine_id, components.starting_cash)
-    by_bar: dict[tuple[object, str], list[Fill]] = {}
-    for fill in fills:
-        by_bar.setdefault((fill.ts_utc, fill.symbol), []).append(fill)
-    used: set[str] = set()
-    for bar in bars:
-        for fill in by_bar.get((bar.ts_close_utc, bar.symbol), ()):
-            ledger.apply(fill)
-            used.add(fill.broker_fill_id)
-        ledger.mark(bar.symbol, bar.close)
-    tail: list[tuple[Fill, Decimal]] = []
-    for fill in fills:
-        if fill.broker_fill_id not in used:
-            tail.append((fill, ledger.position(fill.symbol)))
-            ledger.apply(fill)
-    return ledger, tail
-
-
-def _bracket(data: object) -> Bracket | None:
-    if not isinstance(data, dict):
-        return None
-    return Bracket(
-        stop_price=Decimal(str(data["stop_price"])),
-        target_price=None if data["target_price"] is None else Decimal(str(data["target_price"])),
-        trail_amount=None if data["trail_amount"] is None else Decimal(str(data["trail_amount"])),
-    )

@@ -20,10 +20,9 @@ the broker still arrive and are applied) but sends nothing. Restart and recovery
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
-from itertools import islice
 from typing import Any
 
 from sqlalchemy import Engine
@@ -53,15 +52,17 @@ from mqk_portfolio import EngineLedger
 from mqk_risk import RiskEngine
 from mqk_runtime._clock import RuntimeClock
 from mqk_runtime._components import EngineComponents, session_of
+from mqk_runtime._decisions import begin_refused, halt_reason
 from mqk_runtime._durable import DurableBroker
 from mqk_runtime._failpoints import Failpoints
-from mqk_runtime._feed import BarFeed
+from mqk_runtime._feed import BarFeed, steps, steps_before
 from mqk_runtime._internal import internal_state_from_parts, oms_json
 from mqk_runtime._orders import OrderDesk
 from mqk_runtime._recon import ReconcileTick, reconcile_and_record
 from mqk_runtime._store import RunStore
 from mqk_runtime._summary import RunSummary
 from mqk_runtime._views import GateView, MarketDriven
+from mqk_runtime.errors import LifecycleOrderError
 from mqk_schemas import (
     Action,
     Bar,
@@ -73,14 +74,7 @@ from mqk_schemas import (
 )
 from mqk_strategy import StrategyRegistry, StrategySignal
 
-__all__ = [
-    "BrokerFactory",
-    "ProgressCallback",
-    "RuntimeCore",
-    "begin_refused",
-    "halt_reason",
-    "new_risk_engine",
-]
+__all__ = ["BrokerFactory", "ProgressCallback", "RuntimeCore", "new_risk_engine"]
 
 BrokerFactory = Callable[[RunRecord], BrokerAdapter]
 """Builds the run's broker adapter once the run exists (a paper broker is per run)."""
@@ -140,7 +134,7 @@ class RuntimeCore:
         self._quiet = resumed
         self._recovering = resumed
         self._bars_session = 0
-        self._steps_done = _steps_before(feed, start_index)
+        self._steps_done = steps_before(feed, start_index)
         self._durable = DurableBroker(
             broker,
             store,
@@ -224,9 +218,12 @@ class RuntimeCore:
         """Run every remaining bar of the feed; returns the session summary."""
         status = self.run.status
         if status is not RunStatus.RUNNING and self._halted is None:
-            raise RuntimeError(f"run {self.run_id} is {status}; begin it before running the feed")
+            raise LifecycleOrderError(
+                f"run {self.run_id} is {status}; begin it before running the feed",
+                {"run_id": str(self.run_id), "status": status.value},
+            )
         total = len(self._feed)
-        for step in _steps(self._feed, self._cursor):
+        for step in steps(self._feed, self._cursor):
             self._cycle(step)
             if progress is not None:
                 progress(self._cursor, total)
@@ -462,23 +459,6 @@ class RuntimeCore:
         self._store.audit(topic, event_type, payload, now=self._clock.now())
 
 
-def _steps(feed: BarFeed, start: int) -> Iterator[list[tuple[int, Bar]]]:
-    """The feed from ``start`` in steps: consecutive bars sharing one close time."""
-    step: list[tuple[int, Bar]] = []
-    for index, bar in enumerate(feed.bars_from(start), start=start):
-        if step and bar.ts_close_utc != step[0][1].ts_close_utc:
-            yield step
-            step = []
-        step.append((index, bar))
-    if step:
-        yield step
-
-
-def _steps_before(feed: BarFeed, cursor: int) -> int:
-    """How many steps the first ``cursor`` bars make."""
-    return len({bar.ts_close_utc for bar in islice(feed.bars_from(0), cursor)})
-
-
 def new_risk_engine(components: EngineComponents, grid: SessionGrid) -> RiskEngine:
     """A fresh risk engine for a run starting with the configured cash."""
     return RiskEngine(
@@ -486,26 +466,4 @@ def new_risk_engine(components: EngineComponents, grid: SessionGrid) -> RiskEngi
         engine_id=components.engine_id,
         session_of=session_of(grid),
         initial_equity=components.starting_cash,
-    )
-
-
-def halt_reason(decision: Decision) -> str:
-    """The reason stored on a halted run: code, message and (reconcile) the first diffs."""
-    reason = f"{decision.reason_code}: {decision.message}"
-    diffs = decision.evidence.get("diffs")
-    if isinstance(diffs, list) and diffs:
-        shown = "; ".join(str(d) for d in diffs[:3])
-        more = f" (+{len(diffs) - 3} more)" if len(diffs) > 3 else ""
-        reason += f" [{shown}{more}]"
-    return reason
-
-
-def begin_refused(exc: DbPreflightFailed) -> Decision:
-    """The kill-switch decision recorded when the start preflight refuses a run."""
-    codes = ", ".join(d.reason_code for d in exc.failures)
-    return Decision(
-        action=Action.DISARM,
-        reason_code="BEGIN_REFUSED",
-        message=f"start preflight failed: {codes}",
-        evidence={"failures": [d.model_dump(mode="json") for d in exc.failures]},
     )

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
 from mqk_integrity import IntegrityGate
 from mqk_schemas import Bar, Decision, Fill
 
-__all__ = ["FlatPositions", "GateView", "MarketDriven"]
+__all__ = ["GateView", "MarketDriven"]
 
 
 @runtime_checkable
@@ -31,13 +30,3 @@ class GateView:
     def integrity_decision(self, symbol: str) -> Decision:
         """The gate's sticky decision (the same for every symbol of the engine)."""
         return self._gate.status()
-
-
-class FlatPositions:
-    """A position view that holds nothing (shadow mode: intents are recorded, never filled)."""
-
-    __slots__ = ()
-
-    def position(self, symbol: str) -> Decimal:
-        """Always zero."""
-        return Decimal(0)

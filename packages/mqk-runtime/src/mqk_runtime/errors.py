@@ -10,6 +10,7 @@ and for state that cannot be trusted.
     ├── RuntimeInputError           bad input (bars, config, run id, failpoint); nothing run
     │   └── BarsMismatchError       resuming a run with bars other than the ones it started on
     ├── ResumeRefusedError          the run cannot be resumed (HALTED, STOPPED, other engine)
+    ├── LifecycleOrderError         a lifecycle call out of order (running the feed before begin)
     └── PaperJournalError           the paper broker's journal cannot be replayed faithfully
 """
 
@@ -19,6 +20,7 @@ from typing import Any
 
 __all__ = [
     "BarsMismatchError",
+    "LifecycleOrderError",
     "MqkRuntimeError",
     "PaperJournalError",
     "ResumeRefusedError",
@@ -53,6 +55,12 @@ class ResumeRefusedError(MqkRuntimeError):
     """The run cannot be resumed: it is HALTED or STOPPED, or belongs to another engine/mode."""
 
     reason_code = "RESUME_REFUSED"
+
+
+class LifecycleOrderError(MqkRuntimeError):
+    """A lifecycle call came out of order (e.g. running the feed of a run not yet begun)."""
+
+    reason_code = "RUNTIME_LIFECYCLE_ORDER"
 
 
 class PaperJournalError(MqkRuntimeError):
