@@ -359,7 +359,12 @@ def scenario_shadow_mode_records_intents_and_executes_nothing() -> None:
 
     assert event_types(result) == [STARTED, *["STRATEGY/SHADOW_INTENT"] * 3, FINISHED]
     intents = [
-        (e["ts_utc"], e["payload"]["side"], e["payload"]["quantity"], e["payload"]["target"])
+        (
+            e["ts_utc"],
+            e["payload"]["intent"]["side"],
+            e["payload"]["intent"]["quantity"],
+            e["payload"]["target"],
+        )
         for e in events_of(result, "SHADOW_INTENT")
     ]
     assert intents == [

@@ -40,15 +40,14 @@ from mqk_backtest.metrics import ClosedTrade
 from mqk_execution import (
     AllocationGuardCheck,
     ArmAuthority,
-    Bracket,
     ExecutionEvent,
     ExecutionGateway,
     ExecutionSettings,
+    OrderDesk,
     RiskEngineCheck,
     SimBroker,
     SubmitResult,
     base_price,
-    targets_to_intents,
 )
 from mqk_integrity import FrameScan, IntegrityGate, IntegritySettings, SessionGrid, scan_frame
 from mqk_isolation import AllocationGuard
@@ -60,8 +59,7 @@ from mqk_schemas import (
     BarFrame,
     Decision,
     Fill,
-    OrderType,
-    Side,
+    OrderIntent,
     TargetPosition,
     Timeframe,
     Topic,
@@ -264,13 +262,22 @@ class _Simulation:
             event_sink=self._on_execution_event,
             on_fill=self._on_fill,
         )
+        self._prices: dict[str, Decimal] = {}
+        self._desk = OrderDesk(
+            gateway=self._gateway,
+            ledger=self._ledger,
+            engine_id=self._engine_id,
+            run_id=self._run_id,
+            next_seq=0,
+            prices=self._prices,
+            audit=self._desk_audit,
+            on_refusal=self._on_refusal,
+        )
+        self._desk.token = self._arm_token
         self._host = StrategyHost.from_engine_config(
             settings.engine, registry=registry, record=self._on_strategy_event
         )
         self._shadow = bool(settings.engine.shadow)
-        self._shadow_book: dict[str, Decimal] = {}
-        self._refused: dict[str, Decimal] = {}
-        self._next_seq = 0
         self._trades = _TradeBook()
         self._costs = _ZERO
         self._halted: str | None = None
@@ -470,102 +477,20 @@ class _Simulation:
     ) -> None:
         """Turn targets into intents through the gateway (or into SHADOW intents)."""
         if self._shadow:
-            self._shadow_intents(targets)
-            return
-        if self._disarmed is not None:
-            return
-        targets = tuple(
-            t for t in targets if t.quantity is None or self._refused.get(t.symbol) != t.quantity
-        )
-        if not targets:
-            return
-        prices = {t.symbol: self._price(t.symbol) for t in targets}
-        pending = {t.symbol: self._gateway.pending_quantity(t.symbol) for t in targets}
-        plan = targets_to_intents(
-            targets,
-            self._ledger,
-            engine_id=self._engine_id,
-            run_id=self._run_id,
-            next_seq=self._next_seq,
-            prices=prices,
-            pending=pending,
-        )
-        self._next_seq = plan.next_seq
-        for intent in plan.intents:
-            levels = stops.get(intent.symbol)
-            if intent.reduce_only:
-                self._cancel_protection(intent.symbol)
-            bracket = (
-                Bracket(stop_price=levels[0], target_price=levels[1])
-                if levels is not None and not intent.reduce_only
-                else None
-            )
-            result: SubmitResult = self._gateway.submit(
-                intent,
-                arm_token=self._arm_token,
-                reference_price=prices[intent.symbol],
-                bracket=bracket,
-            )
-            if not result.accepted:
-                wanted = next(t.quantity for t in targets if t.symbol == intent.symbol)
-                if wanted is not None:
-                    self._refused[intent.symbol] = wanted
-                if result.decision.action in (Action.HALT_NEW, Action.FLATTEN_AND_HALT):
-                    self._record_decision(Topic.RISK, result.decision, intent.symbol)
-            else:
-                self._refused.pop(intent.symbol, None)
-        touched = {intent.symbol for intent in plan.intents}
-        for symbol, (stop_price, _) in sorted(stops.items()):
-            if symbol not in touched:
-                self._tighten(symbol, stop_price)
+            self._desk.shadow(targets)
+        elif self._disarmed is None:
+            self._desk.act(targets, stops)
 
-    def _tighten(self, symbol: str, stop_price: Decimal) -> None:
-        """Move the resting protective stop of ``symbol`` to ``stop_price`` if that is tighter."""
-        for order in self._gateway.open_orders(symbol):
-            if (
-                not self._gateway.is_protective(order.client_order_id)
-                or order.order_type is not OrderType.STOP
-                or order.stop_price is None
-                or (stop_price - order.stop_price) * order.side.sign >= 0
-            ):
-                continue
-            self._gateway.tighten_stop(
-                order.client_order_id,
-                stop_price,
-                intent_seq=self._next_seq,
-                arm_token=self._arm_token,
-                reference_price=self._price(symbol),
-            )
-            self._next_seq += 1
+    def _desk_audit(self, topic: Topic, event_type: str, payload: dict[str, Any]) -> None:
+        self._stream.add(self._now, topic, event_type, payload)
 
-    def _cancel_protection(self, symbol: str) -> None:
-        for order in self._gateway.open_orders(symbol):
-            if self._gateway.is_protective(order.client_order_id):
-                self._gateway.cancel(order.client_order_id)
+    def _on_refusal(self, intent: OrderIntent, result: SubmitResult) -> None:
+        if result.decision.action in (Action.HALT_NEW, Action.FLATTEN_AND_HALT):
+            self._record_decision(Topic.RISK, result.decision, intent.symbol)
 
-    def _shadow_intents(self, targets: tuple[TargetPosition, ...]) -> None:
-        for target in sorted(targets, key=lambda t: t.symbol):
-            wanted = target.quantity if target.quantity is not None else _ZERO
-            held = self._shadow_book.get(target.symbol, _ZERO)
-            if wanted == held:
-                continue
-            delta = wanted - held
-            self._shadow_book[target.symbol] = wanted
-            self._stream.add(
-                self._now,
-                Topic.STRATEGY,
-                "SHADOW_INTENT",
-                {
-                    "symbol": target.symbol,
-                    "side": (Side.BUY if delta > 0 else Side.SELL).value,
-                    "quantity": format_decimal(abs(delta)),
-                    "target": format_decimal(wanted),
-                },
-            )
-
-    def _price(self, symbol: str) -> Decimal:
-        index = self._cols.symbols.index(symbol)
-        return _units_to_decimal(self._last_close[index])
+    def _mark_price(self, index: int, units: int) -> None:
+        self._last_close[index] = units
+        self._prices[self._cols.symbols[index]] = _units_to_decimal(units)
 
     def _flatten_if_requested(self) -> None:
         if not self._risk.flatten_requested:
@@ -608,7 +533,7 @@ class _Simulation:
                 continue
             self._bar_of[bar.symbol] = bar
             self._broker.on_bar(bar)
-            self._last_close[int(cols.sym[row])] = int(cols.close[row])
+            self._mark_price(int(cols.sym[row]), int(cols.close[row]))
             used.append((row, bar))
         if used:
             self._ledger.mark_all({bar.symbol: bar.close for _, bar in used})
@@ -687,14 +612,12 @@ class _Simulation:
         )
         if np.any(held % _SCALE):
             return step  # fractional positions: equity is marked bar by bar
+        memo = self._desk.refused
         refused = np.array(
-            [
-                _decimal_to_units(self._refused[s], "target") if s in self._refused else -1
-                for s in cols.symbols
-            ],
+            [_decimal_to_units(memo[s], "target") if s in memo else -1 for s in cols.symbols],
             dtype=np.int64,
         )
-        has_refused = np.array([s in self._refused for s in cols.symbols], dtype=np.bool_)
+        has_refused = np.array([s in memo for s in cols.symbols], dtype=np.bool_)
 
         cash = _decimal_to_units(self._ledger.cash, "cash")
         lo_row = int(cols.step_start[step])
@@ -806,7 +729,7 @@ class _Simulation:
         for row in sorted(last_rows.values()):
             self._broker.on_bar(self._bar_at(row))
         for index, row in last_rows.items():
-            self._last_close[index] = int(cols.close[row])
+            self._mark_price(index, int(cols.close[row]))
         if held_marks:
             self._ledger.mark_all(
                 {

@@ -23,6 +23,7 @@ from mqk_execution._broker import (
     BrokerListener,
     BrokerUpdate,
 )
+from mqk_execution._desk import AuditFn, OrderDesk, RefusalFn, Stops
 from mqk_execution._events import EventSink, ExecutionEvent, GateCheck, SubmitResult
 from mqk_execution._fillmodel import CostModel, base_price, round_to_tick
 from mqk_execution._gateway import ExecutionGateway, blocks
@@ -69,6 +70,7 @@ __all__ = [
     "ArmToken",
     "ArmVerifier",
     "ArmingError",
+    "AuditFn",
     "BarLike",
     "Bracket",
     "BrokerAccessError",
@@ -91,15 +93,18 @@ __all__ = [
     "IntentError",
     "IntentPlan",
     "LatencyBars",
+    "OrderDesk",
     "OrderManager",
     "OrderStateError",
     "OverfillError",
     "PartialFillSettings",
     "PositionView",
     "PreTradeContext",
+    "RefusalFn",
     "RiskCheck",
     "RiskEngineCheck",
     "SimBroker",
+    "Stops",
     "SubmitResult",
     "UnknownOrderError",
     "base_price",

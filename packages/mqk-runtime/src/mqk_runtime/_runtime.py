@@ -45,6 +45,7 @@ from mqk_execution import (
     BrokerAdapter,
     ExecutionEvent,
     ExecutionGateway,
+    OrderDesk,
     RiskEngineCheck,
 )
 from mqk_integrity import IntegrityGate, LookaheadError, SessionGrid
@@ -57,7 +58,6 @@ from mqk_runtime._durable import DurableBroker
 from mqk_runtime._failpoints import Failpoints
 from mqk_runtime._feed import BarFeed, steps, steps_before
 from mqk_runtime._internal import internal_state_from_parts, oms_json
-from mqk_runtime._orders import OrderDesk
 from mqk_runtime._recon import ReconcileTick, reconcile_and_record
 from mqk_runtime._store import RunStore
 from mqk_runtime._summary import RunSummary

@@ -1,7 +1,7 @@
 """OrderDesk: strategy targets -> order intents -> the execution gateway.
 
-The rules are the backtester's, one for one, so that a paper run over the same bars makes the
-same orders and gets the same fills as the backtest of the same config:
+One implementation for the backtester and the paper/live runtime, so that a paper run over the
+same bars makes the same orders and gets the same fills as the backtest of the same config:
 
 - a target the gateway refused for a symbol is not retried while the strategy keeps asking for
   that same quantity (a changed target, or an accepted order, clears the memo);
@@ -22,8 +22,12 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from mqk_execution import Bracket, ExecutionGateway, IntentError, targets_to_intents
-from mqk_portfolio import EngineLedger
+from mqk_execution._broker import Bracket
+from mqk_execution._events import SubmitResult
+from mqk_execution._gateway import ExecutionGateway
+from mqk_execution._intents import targets_to_intents
+from mqk_execution._protocols import PositionView
+from mqk_execution.errors import IntentError
 from mqk_schemas import (
     OrderIntent,
     OrderType,
@@ -34,12 +38,16 @@ from mqk_schemas import (
     format_decimal,
 )
 
-__all__ = ["AuditFn", "OrderDesk", "Stops"]
+__all__ = ["AuditFn", "OrderDesk", "RefusalFn", "Stops"]
 
 Stops = Mapping[str, tuple[Decimal, Decimal | None]]
 """Per symbol: the protective stop price and optional take-profit the strategy asked for."""
 
 AuditFn = Callable[[Topic, str, dict[str, Any]], None]
+"""Records something the desk did (topic, event type, payload) in the run's event stream."""
+
+RefusalFn = Callable[[OrderIntent, SubmitResult], None]
+"""Told about every intent the gateway refused, with the gateway's answer."""
 
 _ZERO = Decimal(0)
 
@@ -51,13 +59,14 @@ class OrderDesk:
         self,
         *,
         gateway: ExecutionGateway,
-        ledger: EngineLedger,
+        ledger: PositionView,
         engine_id: str,
         run_id: uuid.UUID,
         next_seq: int,
         prices: Mapping[str, Decimal],
         audit: AuditFn,
         refused: Mapping[str, Decimal] | None = None,
+        on_refusal: RefusalFn | None = None,
     ) -> None:
         self._gateway = gateway
         self._ledger = ledger
@@ -67,6 +76,7 @@ class OrderDesk:
         self._prices = prices
         self._audit = audit
         self._refused: dict[str, Decimal] = dict(refused or {})
+        self._on_refusal = on_refusal
         self._shadow_book: dict[str, Decimal] = {}
         self.token: object = None
         self.shadow_intents = 0
@@ -122,6 +132,8 @@ class OrderDesk:
                 wanted = next(t.quantity for t in targets if t.symbol == intent.symbol)
                 if wanted is not None:
                     self._refused[intent.symbol] = wanted
+                if self._on_refusal is not None:
+                    self._on_refusal(intent, result)
             else:
                 self._refused.pop(intent.symbol, None)
         touched = {intent.symbol for intent in plan.intents}
