@@ -6,7 +6,7 @@ import json
 import shutil
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -194,3 +194,29 @@ def unit_unknown_engine_exits_2(term: Terminal, tmp_path: Path) -> None:
     code, _, err = term("reconcile", "check", "--engine", "NOPE", "--snapshot", snapshot)
     assert code == 2
     assert "NOPE" in err
+
+
+def fault_a_replayed_paper_run_is_the_engines_latest_run_for_reconcile(term: Terminal) -> None:
+    """A paper run replaying 2024 bars, created after an idle run, is the one reconciled.
+
+    Its lifecycle times are wall-clock (NOW), not bar times, so a flat broker snapshot must
+    not look CLEAN against the older empty run while the paper run holds a position.
+    """
+    earlier: Callable[[], datetime] = lambda: NOW - timedelta(hours=1)  # noqa: E731
+    create = ["run", "create", "--engine", "MAIN", "--mode", "PAPER"]
+    assert CliRunner().invoke(cli, create, env=term.env, obj={"clock": earlier}).exit_code == 0
+    bars = term.dir / "AAPL.csv"
+    frame = synth_bars(
+        symbols=["AAPL"], timeframe=Timeframe.D1, start=date(2024, 1, 2), bars=120, seed=5
+    )
+    write_bars(frame, bars)
+    code, out, err = term("run", "paper", "--engine", "MAIN", "--bars", str(bars), "--json")
+    assert code == 0, err
+    paper = json.loads(out)
+    assert paper["positions"] != {}
+    snapshot = _snapshot(term.dir / "flat.json", NOW + timedelta(minutes=1))
+    code, out, _ = term.check(snapshot, "--json")
+    result = json.loads(out)
+    assert code == 1
+    assert result["run_id"] == paper["run_id"]
+    assert any(d["kind"] == "POSITION_MISMATCH" for d in result["diffs"])

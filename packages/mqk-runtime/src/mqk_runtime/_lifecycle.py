@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import Engine
 
@@ -78,8 +79,14 @@ class Runtime(RuntimeCore):
         failpoints: Failpoints | None = None,
         git_revision: str = "unknown",
         host_fingerprint: str = "unknown",
+        created_at: datetime | None = None,
     ) -> Runtime:
-        """Create a run (CREATED) pinned to ``config`` and ready to arm."""
+        """Create a run (CREATED) pinned to ``config`` and ready to arm.
+
+        ``created_at`` is when the operator created the run (default: the run clock). A replayed
+        feed's clock starts at its first bar, so callers replaying history pass the wall-clock
+        time here: runs are ordered by it (the engine's latest run is what reconcile checks).
+        """
         if mode is RunMode.BACKTEST:
             raise RuntimeInputError("the runtime runs PAPER and LIVE runs; use mqk-backtest")
         components = _components(config, feed)
@@ -93,7 +100,7 @@ class Runtime(RuntimeCore):
             shadow=components.shadow,
         )
         now = clock.now()
-        run = create_run(db, spec, now=now)
+        run = create_run(db, spec, now=created_at if created_at is not None else now)
         store = RunStore(db, run.run_id, run.engine_id)
         store.init_state(feed_digest=feed.digest, bars_total=len(feed), now=now)
         return cls._fresh_runtime(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 
 from sqlalchemy import Engine
 
@@ -69,6 +70,7 @@ def run_paper(
     git_revision: str = "unknown",
     host_fingerprint: str = "unknown",
     resubmit_missing: bool = True,
+    created_at: datetime | None = None,
 ) -> RunSummary:
     """Run ``feed`` as a PAPER run of ``config``'s engine, to the end, and stop the run.
 
@@ -92,6 +94,7 @@ def run_paper(
             failpoints=failpoints,
             git_revision=git_revision,
             host_fingerprint=host_fingerprint,
+            created_at=created_at,
         )
     else:
         runtime = Runtime.resume(

@@ -19,7 +19,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from mqk_cli.commands.db import refuse
+from mqk_cli.commands.db import now_utc, refuse
 from mqk_cli.exit_codes import ExitCode
 from mqk_cli.output import console, fail, print_json, print_table
 from mqk_config import ConfigError, load_config
@@ -112,6 +112,7 @@ def command(
                 progress=lambda done, total: progress.update(task, completed=done),
                 git_revision=git_revision(Path.cwd()),
                 host_fingerprint=host_fingerprint(),
+                created_at=now_utc(ctx),
             )
     except ResumeRefusedError as exc:
         fail(exc.message, ExitCode.REFUSED, {"reason_code": exc.reason_code})
