@@ -22,6 +22,7 @@ mqk data validate "$bars" --timeframe 1d --calendar XNYS
 
 echo
 echo "== 3. Backtest: MAIN (sma_cross) with the slippage_x2 stress profile"
+echo "   (the stress layer is part of the effective config, so its hash differs from step 1)"
 rm -rf "$out"
 mqk backtest run --engine MAIN --bars "$bars" --stress slippage_x2 --out "$out"
 
@@ -32,14 +33,14 @@ mqk backtest replay "$out"
 echo
 echo "== 5. Run lifecycle in the embedded SQLite database (PAPER): CREATED -> ARMED -> RUNNING -> STOPPED"
 mqk db migrate
-status() { python3 -c 'import json, sys; r = json.load(sys.stdin); print("  run", r["run_id"], r["status"])'; }
+status() { python3 -c 'import json, sys; r = json.load(sys.stdin); print("  %-10s run %s -> %s" % (sys.argv[1], r["run_id"], r["status"]))' "$1"; }
 created=$(mqk run create --engine MAIN --mode PAPER --env dev --json)
 run_id=$(printf '%s' "$created" | python3 -c 'import json, sys; print(json.load(sys.stdin)["run_id"])')
-printf '%s' "$created" | status
-mqk run arm "$run_id" --json | status
-mqk run begin "$run_id" --json | status
-mqk run heartbeat "$run_id" --json | status
-mqk run stop "$run_id" --json | status
+printf '%s' "$created" | status create
+mqk run arm "$run_id" --json | status arm
+mqk run begin "$run_id" --json | status begin
+mqk run heartbeat "$run_id" --json | status heartbeat
+mqk run stop "$run_id" --json | status stop
 echo
 echo "Results:"
 echo "  backtest artifacts  $out/ (manifest.json, audit.jsonl, orders.csv, fills.csv, equity_curve.csv, metrics.json)"

@@ -56,7 +56,9 @@ _SUMMARY_KEYS = (
     "sharpe",
     "sortino",
     "max_drawdown",
+    "max_drawdown_peak_at",
     "max_drawdown_trough_at",
+    "max_drawdown_recovered_at",
     "volatility",
     "profit_factor",
     "win_rate",
@@ -222,18 +224,41 @@ def _run(request: BacktestRequest, show_progress: bool, label: str) -> BacktestR
         fail(str(exc), ExitCode.BAD_INPUT)
 
 
-def _plain(value: Any) -> str:
+_PERCENT_KEYS = frozenset(
+    {
+        "total_return",
+        "cagr",
+        "max_drawdown",
+        "volatility",
+        "win_rate",
+        "exposure_time",
+        "worst_5day_return",
+        "profitable_months_pct",
+    }
+)
+
+
+def _plain(value: Any, key: str = "") -> str:
     if value is None:
         return "-"
     if isinstance(value, Decimal):
         return format_decimal(value)
     if isinstance(value, float):
-        return f"{value:.6g}"
+        return f"{value * 100:.2f}%" if key in _PERCENT_KEYS else f"{value:.3f}"
     return str(value)
 
 
 def _print_metrics(title: str, metrics: Mapping[str, Any]) -> None:
-    print_table(title, ["metric", "value"], [(k, _plain(metrics.get(k))) for k in _SUMMARY_KEYS])
+    rows = [(k, _plain(metrics.get(k), k)) for k in _SUMMARY_KEYS]
+    print_table(title, ["metric", "value"], rows)
+
+
+def _describe(config: EffectiveConfig) -> str:
+    """Strategy, timeframe and stress of a run, for titles."""
+    spec = config.settings.engine.strategies[0]
+    params = ", ".join(f"{k}={_plain(v)}" for k, v in sorted(spec.params.items()))
+    stress = f"; stress {'+'.join(config.stress)}" if config.stress else ""
+    return f"{spec.name}({params}) on {config.settings.engine.timeframe.value} bars{stress}"
 
 
 _COMMON = [
@@ -301,10 +326,12 @@ def run_command(**kwargs: Any) -> None:
             }
         )
         return
-    _print_metrics(f"Backtest {config.engine_id} {request.run_id}", artifacts.metrics)
+    _print_metrics(
+        f"Backtest {config.engine_id} {request.run_id}: {_describe(config)}", artifacts.metrics
+    )
     if result.disarmed or result.halted:
         click.echo(f"Run stopped trading: {result.disarmed or result.halted}")
-    click.echo(f"config hash        {config.config_hash}")
+    click.echo(f"config hash        {config.config_hash} (engine + env + stress + options)")
     click.echo(f"data hash          {request.data_hash}")
     click.echo(f"event stream hash  {artifacts.event_stream_hash}")
     click.echo(f"artifacts          {out}/")
@@ -357,6 +384,7 @@ def stress_command(**kwargs: Any) -> None:
     config_dir = _config_dir(kwargs["config_dir"])
     options = _options(**kwargs)
     results: dict[str, BacktestResult] = {}
+    written: dict[str, Path] = {}
     for profile in ("base", *kwargs["stress"]):
         stress = () if profile == "base" else (profile,)
         config = _load(config_dir, kwargs["engine"], kwargs["env"], stress, options)
@@ -364,6 +392,7 @@ def stress_command(**kwargs: Any) -> None:
         results[profile] = _run(request, not kwargs["as_json"], f"{profile}")
         out = (kwargs["out"] or Path("exports")) / str(request.run_id)
         write_artifacts(results[profile], out)
+        written[profile] = out
     rows = stress_rows(results)
     if kwargs["as_json"]:
         print_json({row.profile: {**row.metrics, "config_hash": row.config_hash} for row in rows})
@@ -372,8 +401,10 @@ def stress_command(**kwargs: Any) -> None:
     print_table(
         f"Stress comparison ({kwargs['engine']})",
         ["metric", *(row.profile for row in rows)],
-        [(key, *(_plain(row.metrics.get(key)) for row in rows)) for key in keys],
+        [(key, *(_plain(row.metrics.get(key), key) for row in rows)) for key in keys],
     )
+    for profile, directory in written.items():
+        click.echo(f"{profile:<14} artifacts {directory}/")
 
 
 @group.command(name="show")
