@@ -86,9 +86,12 @@ def scenario_trend_up_with_protective_stop_pays_exact_costs() -> None:
         STARTED,
         *ENTRY,
         SUBMITTED,  # the protective stop, created when the entry filled
-        "OMS/CANCEL_SENT",  # going flat cancels the protection first
+        SENT,  # the exit ...
+        SUBMITTED,
+        "OMS/CANCEL_SENT",  # ... once accepted, cancels the protection (never before)
         CANCELED,
-        *ENTRY,
+        FILLED,
+        APPLIED,
         FINISHED,
     ]
     cash_in_trade = d(100_000) - d(10_046) - 1

@@ -3,9 +3,11 @@
 One implementation for the backtester and the paper/live runtime, so that a paper run over the
 same bars makes the same orders and gets the same fills as the backtest of the same config:
 
-- a target the gateway refused for a symbol is not retried while the strategy keeps asking for
-  that same quantity (a changed target, or an accepted order, clears the memo);
-- a reduce-only intent first cancels the symbol's protective (bracket) orders;
+- a risk-increasing target the gateway refused for a symbol is not retried while the strategy
+  keeps asking for that same quantity (a changed target, or an accepted order, clears the
+  memo); a refused exit (reduce-only) is retried on every cycle;
+- an accepted reduce-only intent then cancels the symbol's protective (bracket) orders; a
+  refused one leaves them resting, so a position is never left without its stop;
 - an opening intent of a symbol the strategy gave a stop for carries a bracket (stop and
   optional take-profit);
 - a stop given for a symbol without a new intent tightens its resting protective stop (never
@@ -93,6 +95,9 @@ class OrderDesk:
 
     def act(self, targets: tuple[TargetPosition, ...], stops: Stops) -> None:
         """Send the orders that move the positions to ``targets``."""
+        for target in targets:
+            if self._refused.get(target.symbol, target.quantity) != target.quantity:
+                del self._refused[target.symbol]  # the strategy changed its mind
         targets = tuple(
             t for t in targets if t.quantity is None or self._refused.get(t.symbol) != t.quantity
         )
@@ -115,8 +120,6 @@ class OrderDesk:
         self._next_seq = plan.next_seq
         for intent in plan.intents:
             levels = stops.get(intent.symbol)
-            if intent.reduce_only:
-                self.cancel_protection(intent.symbol)
             bracket = (
                 Bracket(stop_price=levels[0], target_price=levels[1])
                 if levels is not None and not intent.reduce_only
@@ -129,13 +132,17 @@ class OrderDesk:
                 bracket=bracket,
             )
             if not result.accepted:
+                # A refused exit is retried on every cycle; a refused entry waits for new targets.
                 wanted = next(t.quantity for t in targets if t.symbol == intent.symbol)
-                if wanted is not None:
+                if wanted is not None and not intent.reduce_only:
                     self._refused[intent.symbol] = wanted
                 if self._on_refusal is not None:
                     self._on_refusal(intent, result)
             else:
                 self._refused.pop(intent.symbol, None)
+                if intent.reduce_only:
+                    # only once the exit is accepted: a refused exit keeps its stop resting
+                    self.cancel_protection(intent.symbol)
         touched = {intent.symbol for intent in plan.intents}
         for symbol, (stop_price, _) in sorted(stops.items()):
             if symbol not in touched:
