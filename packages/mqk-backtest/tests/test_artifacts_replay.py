@@ -185,3 +185,58 @@ def fault_a_run_directory_without_its_data_cannot_be_replayed_elsewhere(tmp_path
         replay_run(moved)
     shutil.copy(tmp_path / "gone.csv", moved / "SYN_1d.csv")
     assert replay_run(moved, data_dir=moved).proven
+
+
+def _rechain(path: Path, edit: object) -> None:
+    """Rewrite audit.jsonl with ``edit`` applied to each record and a valid, recomputed chain."""
+    from mqk_schemas import AuditChain
+
+    records = [json.loads(line)["record"] for line in path.read_text("utf-8").splitlines()]
+    chain = AuditChain()
+    lines = []
+    for record in records:
+        edit(record)  # type: ignore[operator]
+        lines.append(
+            chain.line_for_json(json.dumps(record, sort_keys=True, separators=(",", ":"))) + "\n"
+        )
+    path.write_text("".join(lines), encoding="utf-8")
+
+
+def fault_a_rechained_audit_log_with_edited_fills_is_not_proven(tmp_path: Path) -> None:
+    _, out = _run(tmp_path)
+
+    def cheaper_fills(record: dict[str, object]) -> None:
+        if record["event_type"] == "FILL_APPLIED":
+            record["payload"]["price"] = "1"  # type: ignore[index]
+
+    _rechain(out / "audit.jsonl", cheaper_fills)
+    assert verify_audit_file(out / "audit.jsonl").ok  # the chain itself is intact
+
+    outcome = replay_run(out)
+
+    assert not outcome.proven
+    assert outcome.reason.startswith("ARTIFACT_MISMATCH")
+    assert "audit.jsonl" in outcome.reason
+
+
+@pytest.mark.parametrize(
+    ("name", "old", "new"),
+    [
+        pytest.param("metrics.json", '"trades": ', '"trades": 1', id="metrics"),
+        pytest.param("fills.csv", ",100,", ",1000,", id="fills"),
+        pytest.param("manifest.json", '"env": "dev"', '"env": "prod"', id="env-label"),
+    ],
+)
+def fault_an_edited_artifact_is_named_by_the_replay(
+    tmp_path: Path, name: str, old: str, new: str
+) -> None:
+    _, out = _run(tmp_path)
+    path = out / name
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+    outcome = replay_run(out)
+
+    assert not outcome.proven
+    assert outcome.reason.startswith(("ARTIFACT_MISMATCH", "EVENT_STREAM")), outcome.reason

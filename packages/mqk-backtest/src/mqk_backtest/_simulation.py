@@ -758,6 +758,8 @@ class _Simulation:
             "BACKTEST_STARTED",
             {
                 "config_hash": self._request.config.config_hash,
+                "env": self._request.config.env,
+                "stress": list(self._request.config.stress),
                 "data_hash": self._request.data_hash,
                 "seed": self._request.seed,
                 "bars": int(cols.ts.shape[0]),

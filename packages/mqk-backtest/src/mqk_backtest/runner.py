@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -12,7 +13,13 @@ from typing import Any
 from mqk_backtest._request import BacktestRequest, BacktestResult
 from mqk_backtest._simulation import run_simulation
 from mqk_backtest._stream import record_json
-from mqk_backtest.artifacts import audit_lines, load_manifest, metrics_of
+from mqk_backtest.artifacts import (
+    ARTIFACT_FILES,
+    audit_lines,
+    load_manifest,
+    metrics_of,
+    write_artifacts,
+)
 from mqk_backtest.errors import ArtifactError, ReplayError
 from mqk_backtest.fingerprint import data_file_hash
 from mqk_config import (
@@ -156,7 +163,18 @@ def replay_run(
     result = run_backtest(request, mode=mode, registry=registry)
     _, replayed_hash = audit_lines(result)
     if replayed_hash == recorded_hash:
-        return ReplayOutcome(True, recorded_hash, replayed_hash, "event stream hash proven")
+        differing = _differing_artifacts(result, directory)
+        if differing:
+            return ReplayOutcome(
+                False,
+                recorded_hash,
+                replayed_hash,
+                f"ARTIFACT_MISMATCH: the replay reproduces the event stream but"
+                f" {', '.join(differing)} differ from what it writes (edited after the run)",
+            )
+        return ReplayOutcome(
+            True, recorded_hash, replayed_hash, "event stream hash and every artifact proven"
+        )
     if replayed_hash == chain.last_hash:
         return ReplayOutcome(
             False,
@@ -173,6 +191,19 @@ def replay_run(
         f"EVENT_STREAM_DIVERGED: {divergence.describe()}",
         divergence,
     )
+
+
+def _differing_artifacts(result: BacktestResult, directory: Path) -> list[str]:
+    """Artifact files of ``directory`` whose bytes differ from the replay's own artifacts."""
+    with tempfile.TemporaryDirectory(prefix="mqk-replay-") as scratch:
+        fresh = Path(scratch) / "run"
+        write_artifacts(result, fresh)
+        return [
+            name
+            for name in ARTIFACT_FILES
+            if not (directory / name).is_file()
+            or (directory / name).read_bytes() != (fresh / name).read_bytes()
+        ]
 
 
 def _first_divergence(audit: Path, replayed: Sequence[dict[str, Any]]) -> Divergence:
