@@ -12,6 +12,7 @@ from backtest_support import make_config
 
 from mqk_backtest import (
     ARTIFACT_FILES,
+    ArtifactError,
     BacktestRequest,
     BacktestResult,
     ReplayError,
@@ -240,3 +241,30 @@ def fault_an_edited_artifact_is_named_by_the_replay(
 
     assert not outcome.proven
     assert outcome.reason.startswith(("ARTIFACT_MISMATCH", "EVENT_STREAM")), outcome.reason
+
+
+@pytest.mark.parametrize("occupant", ["file", "folder"])
+def fault_artifacts_never_overwrite_something_that_is_not_a_run(
+    tmp_path: Path, occupant: str
+) -> None:
+    result, _ = _run(tmp_path)
+    target = tmp_path / "occupied"
+    if occupant == "file":
+        target.write_text("keep me", encoding="utf-8")
+    else:
+        target.mkdir()
+        (target / "notes.txt").write_text("keep me", encoding="utf-8")
+
+    with pytest.raises(ArtifactError, match="is not a backtest run directory"):
+        write_artifacts(result, target)
+
+    kept = target if occupant == "file" else target / "notes.txt"
+    assert kept.read_text(encoding="utf-8") == "keep me"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def unit_rewriting_a_run_directory_replaces_it_whole(tmp_path: Path) -> None:
+    result, out = _run(tmp_path)
+    (out / "stale.txt").write_text("from an older run", encoding="utf-8")
+    write_artifacts(result, out)
+    assert sorted(p.name for p in out.iterdir()) == sorted(ARTIFACT_FILES)

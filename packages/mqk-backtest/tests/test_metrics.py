@@ -93,3 +93,20 @@ def unit_mismatched_inputs_are_refused() -> None:
             exposed_bars=0,
             periods_per_year=252,
         )
+
+
+def unit_a_gain_over_minutes_has_no_cagr_instead_of_an_overflow() -> None:
+    stamps = np.array(
+        [np.datetime64("2024-01-02T15:00:00", "us"), np.datetime64("2024-01-02T15:11:00", "us")]
+    )
+    metrics = compute_metrics(
+        timestamps=stamps,
+        equity=np.array([100.0, 150.0]),
+        initial_equity=Decimal(100),
+        final_equity=Decimal(150),
+        trades=[],
+        exposed_bars=2,
+        periods_per_year=252 * 390,
+    )
+    assert metrics["cagr"] is None
+    assert metrics["total_return"] == 0.5

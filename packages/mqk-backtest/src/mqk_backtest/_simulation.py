@@ -328,8 +328,15 @@ class _Simulation:
 
     def _on_strategy_event(self, event: StrategyEvent) -> None:
         if event.event_type in _RECORDED_HOST_EVENTS:
+            payload = dict(event.payload)
+            if event.decision is not None:
+                payload.update(
+                    reason_code=event.decision.reason_code,
+                    message=event.decision.message,
+                    evidence=event.decision.evidence,
+                )
             self._stream.add(
-                _utc(event.ts_close_us), Topic.STRATEGY, event.event_type.value, event.payload
+                _utc(event.ts_close_us), Topic.STRATEGY, event.event_type.value, payload
             )
             if event.event_type is StrategyEventType.STRATEGY_ERROR and self._halted is None:
                 self._halted = f"STRATEGY_ERROR at {_utc(event.ts_close_us).isoformat()}"

@@ -7,6 +7,9 @@ same data + config + seed gives byte-identical files in any process.
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -259,8 +262,39 @@ def audit_lines(result: BacktestResult) -> tuple[list[str], str]:
 
 
 def write_artifacts(result: BacktestResult, directory: Path) -> RunArtifacts:
-    """Write every artifact of ``result`` into ``directory`` (created if needed)."""
-    directory.mkdir(parents=True, exist_ok=True)
+    """Write every artifact of ``result`` into ``directory``, all or nothing.
+
+    The files are written into a scratch folder beside ``directory`` and moved into place in
+    one rename, so a failure never leaves a half-written run. An existing run directory (one
+    holding a manifest) is replaced; any other existing path is refused.
+    """
+    if _occupied_by_something_else(directory):
+        raise ArtifactError(
+            f"{directory} exists and is not a backtest run directory; choose another --out"
+        )
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    try:
+        artifacts = _write_all(result, scratch)
+        if directory.exists():
+            shutil.rmtree(directory)
+        os.replace(scratch, directory)
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    return RunArtifacts(directory, artifacts.event_stream_hash, artifacts.events, artifacts.metrics)
+
+
+def _occupied_by_something_else(directory: Path) -> bool:
+    """True when ``directory`` is a file or a non-empty folder that is not a run directory."""
+    if not directory.exists():
+        return False
+    if not directory.is_dir():
+        return True
+    return not (directory / "manifest.json").is_file() and any(directory.iterdir())
+
+
+def _write_all(result: BacktestResult, directory: Path) -> RunArtifacts:
     lines, stream_hash = audit_lines(result)
     (directory / "audit.jsonl").write_text("".join(lines), encoding="utf-8", newline="\n")
     manifest = build_manifest(result, stream_hash)

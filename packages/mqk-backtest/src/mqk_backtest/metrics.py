@@ -113,7 +113,10 @@ def compute_metrics(
         span = (timestamps[-1] - timestamps[0]).astype("timedelta64[us]").astype(np.int64)
         years = float(span) / 1e6 / (365.25 * 86400)
         if years > 0:
-            cagr = float(final_equity / initial_equity) ** (1.0 / years) - 1.0
+            try:
+                cagr = float(final_equity / initial_equity) ** (1.0 / years) - 1.0
+            except OverflowError:
+                cagr = None  # a gain annualised over minutes: no meaningful CAGR
 
     if n:
         depth, peak_at, trough_at, recovered_at = _max_drawdown(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -315,7 +316,10 @@ def run_command(**kwargs: Any) -> None:
     request = _request(config, bars, kwargs["symbol"])
     result = _run(request, not kwargs["as_json"], f"backtest {config.engine_id}")
     out = kwargs["out"] or Path("exports") / str(request.run_id)
-    artifacts = write_artifacts(result, out)
+    try:
+        artifacts = write_artifacts(result, out)
+    except ArtifactError as exc:
+        fail(str(exc), ExitCode.BAD_INPUT)
     if kwargs["as_json"]:
         print_json(
             {
@@ -346,8 +350,10 @@ def replay_command(run_dir: Path, data_dir: Path | None, as_json: bool) -> None:
     """Re-run RUN_DIR from its manifest; exit 0 when the event-stream hash is proven."""
     try:
         outcome = replay_run(run_dir, data_dir=data_dir)
-    except (ArtifactError, ReplayError, BarFileError, ConfigError) as exc:
+    except (ArtifactError, ReplayError, BarFileError, ConfigError, BacktestError) as exc:
         fail(str(exc), ExitCode.BAD_INPUT)
+    except (KeyError, TypeError, ValueError) as exc:
+        fail(f"{run_dir}/manifest.json is malformed: {exc!r}", ExitCode.BAD_INPUT)
     if as_json:
         print_json(
             {
@@ -391,7 +397,10 @@ def stress_command(**kwargs: Any) -> None:
         request = _request(config, bars, kwargs["symbol"])
         results[profile] = _run(request, not kwargs["as_json"], f"{profile}")
         out = (kwargs["out"] or Path("exports")) / str(request.run_id)
-        write_artifacts(results[profile], out)
+        try:
+            write_artifacts(results[profile], out)
+        except ArtifactError as exc:
+            fail(str(exc), ExitCode.BAD_INPUT)
         written[profile] = out
     rows = stress_rows(results)
     if kwargs["as_json"]:
@@ -419,9 +428,19 @@ def show_command(run_dir: Path, as_json: bool) -> None:
     metrics_path = run_dir / "metrics.json"
     if not metrics_path.is_file():
         fail(f"{metrics_path}: missing", ExitCode.BAD_INPUT)
-    import json
+    try:
+        metrics = json.loads(metrics_path.read_text(encoding="utf-8"), parse_float=Decimal)
+        if not isinstance(metrics, dict):
+            raise TypeError("metrics.json is not an object")
+        _show_run(manifest, metrics, as_json)
+    except (KeyError, TypeError, ValueError) as exc:
+        fail(
+            f"{run_dir} holds a malformed manifest.json or metrics.json: {exc!r}",
+            ExitCode.BAD_INPUT,
+        )
 
-    metrics = json.loads(metrics_path.read_text(encoding="utf-8"), parse_float=Decimal)
+
+def _show_run(manifest: Mapping[str, Any], metrics: Mapping[str, Any], as_json: bool) -> None:
     if as_json:
         print_json({"manifest": {k: v for k, v in manifest.items() if k != "config"}, **metrics})
         return
