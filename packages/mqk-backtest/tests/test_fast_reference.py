@@ -206,3 +206,87 @@ def fault_fast_mode_falls_back_to_bar_by_bar_without_a_vectorised_form(
     assert equity_tuple(fast) == equity_tuple(reference)
     assert (fast.halted or "").split(" ")[0] == (halted or "")
     assert event_types(fast)[0] == "RUNTIME/BACKTEST_STARTED"
+
+
+@pytest.mark.parametrize(
+    ("timeframe", "calendar", "symbols", "drop", "strategy", "params", "risk"),
+    [
+        pytest.param(
+            "1h",
+            "XNYS",
+            ["AAPL"],
+            (),
+            "sma_cross",
+            {"fast": 3, "slow": 9, "qty": 100},
+            {},
+            id="1h-xnys-sma",
+        ),
+        pytest.param(
+            "30m",
+            "XNYS",
+            ["AAPL", "MSFT"],
+            (301, 560, 561),
+            "sma_cross",
+            {"fast": 4, "slow": 12, "qty": 50},
+            {},
+            id="30m-two-symbols-gaps",
+        ),
+        pytest.param(
+            "1h",
+            "24/7",
+            ["BTC"],
+            (),
+            "zscore_mean_reversion",
+            {"window": 12, "entry_z": "1.5", "exit_z": "0.2", "qty": 10, "allow_short": True},
+            {},
+            id="1h-24-7-zscore",
+        ),
+        pytest.param(
+            "1h",
+            "XNYS",
+            ["AAPL"],
+            (),
+            "sma_cross",
+            {"fast": 2, "slow": 5, "qty": 500},
+            {"max_drawdown": "0.02", "daily_loss_limit": "0.01"},
+            id="1h-tight-risk-trips",
+        ),
+    ],
+)
+def invariant_fast_mode_skips_intraday_stretches_and_still_equals_reference(
+    timeframe: str,
+    calendar: str,
+    symbols: list[str],
+    drop: tuple[int, ...],
+    strategy: str,
+    params: dict[str, Any],
+    risk: dict[str, Any],
+) -> None:
+    """Intraday bars: most steps are neither first nor last of a session, so fast mode really
+    advances quiet stretches in one go (daily bars never skip); results must not change."""
+    from datetime import date
+
+    from mqk_integrity import synth_bars
+
+    frame = synth_bars(
+        symbols=symbols,
+        timeframe=Timeframe(timeframe),
+        start=date(2024, 3, 4),
+        bars=400,
+        seed=11,
+        calendar=calendar,
+    )
+    if drop:
+        keep = pl.Series([i not in drop for i in range(frame.frame.height)])
+        frame = BarFrame(frame.timeframe, frame.frame.filter(keep))
+    params = {k: (Decimal(v) if isinstance(v, str) else v) for k, v in params.items()}
+    config = make_config(
+        strategy,
+        params,
+        engine={"timeframe": timeframe},
+        data={"calendar": calendar},
+        risk={k: Decimal(v) for k, v in risk.items()},
+    )
+    result = run_both_modes(request(config, frame))
+    assert result.mode == "fast"
+    assert len(result.fills) > 0

@@ -642,7 +642,9 @@ class _Simulation:
             rows = changes[k : k + chunk]
             index = cols.sym[rows]
             wanted = fast.quantity[rows]
-            mismatch = (wanted != held[index]) & ~(has_refused[index] & (wanted == refused[index]))
+            # a symbol with a refused-target memo signals whenever the target moves off it
+            # (that clears the memo); any other symbol whenever the target is not what is held
+            mismatch = np.where(has_refused[index], wanted != refused[index], wanted != held[index])
             hit = np.flatnonzero(mismatch)
             if hit.size:
                 end = min(end, int(cols.step_of_row[int(rows[int(hit[0])])]))
@@ -655,8 +657,10 @@ class _Simulation:
             if at == 0 or at >= active_rows.shape[0]:
                 continue
             in_force = int(fast.quantity[int(active_rows[at - 1])])
-            if in_force != int(held[sym_index]) and not (
-                has_refused[sym_index] and in_force == int(refused[sym_index])
+            if (
+                in_force != int(refused[sym_index])
+                if has_refused[sym_index]
+                else in_force != int(held[sym_index])
             ):
                 end = min(end, int(cols.step_of_row[int(active_rows[at])]))
         if end <= step:
