@@ -11,12 +11,18 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 rm -rf "$dist"
 (cd "$root" && uv build --all-packages --no-sources --wheel -o "$dist" -q)
+# Every build has the same file names (version 0.1.0): make uv re-read our wheels, never reuse
+# a cached copy of an earlier build.
+refresh=()
+for wheel in "$dist"/*.whl; do
+  refresh+=(--refresh-package "$(basename "$wheel" | cut -d- -f1 | tr _ -)")
+done
 count=0
 for wheel in "$dist"/*.whl; do
   name="$(basename "$wheel" | cut -d- -f1)"          # e.g. mqk_risk
   venv="$work/$name"
   (cd "$work" && uv venv -q --python python3.11 "$venv")
-  (cd "$work" && uv pip install -q --python "$venv/bin/python" --find-links "$dist" "$wheel")
+  (cd "$work" && uv pip install -q "${refresh[@]}" --python "$venv/bin/python" --find-links "$dist" "$wheel")
   installed="$(cd "$work" && uv pip list --python "$venv/bin/python" 2>/dev/null | awk '/^mqk-/{print $1}' | tr '\n' ' ')"
   (cd "$work" && "$venv/bin/python" -c "import $name, sys; assert $name.__version__; assert hasattr($name, '__all__')")
   if [ "$name" = "mqk_cli" ]; then "$venv/bin/mqk-cli" --version >/dev/null; fi
