@@ -402,3 +402,31 @@ def scenario_tightened_strategy_stop_replaces_the_resting_stop() -> None:
         (_ts(7), "SELL", d(100), d(108), d(0)),
     ]
     assert result.final_equity == d(100_800)
+
+
+def scenario_broker_reject_storm_halts_new_orders() -> None:
+    """Three broker rejects inside the window trip KILL_SWITCH_REJECT_STORM (HALT_NEW).
+
+    The script asks for a long with an impossible bracket (take-profit below the stop), which
+    the broker rejects; the target moves off and back, so each attempt is a new order.
+    """
+    bad = (100, 95, 90)  # long 100, stop 95, take-profit 90: not on the profit side
+    rows = [flat_bar(100)] * 12
+    config = make_config(
+        "script",
+        plan(b1=bad, b2=(0, None), b3=bad, b4=(0, None), b5=bad, b6=(0, None), b7=bad),
+        risk={"reject_storm": {"max_rejects": 3, "window_seconds": 864_000}},
+    )
+    result = run_both_modes(request(config, daily_bars(rows)), registry())
+
+    rejected = events_of(result, "ORDER_REJECTED")
+    assert len(rejected) == 3
+    storm = [
+        e for e in events_of(result, "DECISION") if e["payload"]["reason_code"].endswith("STORM")
+    ]
+    assert [(e["ts_utc"], e["payload"]["action"]) for e in storm] == [
+        ("2024-01-06T00:00:00Z", "HALT_NEW")
+    ]
+    assert result.halted is not None
+    assert result.halted.startswith("KILL_SWITCH_REJECT_STORM")
+    assert result.fills == ()

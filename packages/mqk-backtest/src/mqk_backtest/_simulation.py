@@ -325,6 +325,14 @@ class _Simulation:
             dict(event.payload),
             correlation_id=event.client_order_id,
         )
+        if event.event_type == "ORDER_REJECTED":  # the broker said no: the reject-storm switch
+            reason = event.payload.get("reason")
+            for decision in self._risk.on_reject(
+                event.ts_utc,
+                client_order_id=event.client_order_id,
+                reason_code=reason if isinstance(reason, str) else None,
+            ):
+                self._record_decision(Topic.RISK, decision, None)
 
     def _on_strategy_event(self, event: StrategyEvent) -> None:
         if event.event_type in _RECORDED_HOST_EVENTS:

@@ -100,6 +100,8 @@ def _emit(value: Any, out: list[str], depth: int) -> None:
 def _periods_per_year(result: BacktestResult) -> int:
     settings = result.request.config.settings
     timeframe = settings.engine.timeframe.value
+    if timeframe == "1d" and settings.data.calendar == "24/7":
+        return 365
     if timeframe == "1d" or settings.data.calendar != "24/7":
         return _PERIODS.get(timeframe, int(settings.backtest.periods_per_year))
     minutes = {"1m": 1, "5m": 5, "15m": 15, "30m": 30, "1h": 60, "4h": 240}[timeframe]
