@@ -28,6 +28,8 @@ Kit = Any
 TABLES = {
     "alembic_version",
     "arm_state",
+    "mqk_runtime_paper_journal",
+    "mqk_runtime_state",
     "audit_events",
     "broker_inbox",
     "order_outbox",
@@ -123,5 +125,8 @@ def unit_alembic_config_is_absolute_inside_the_package_and_escapes_percent() -> 
 
 def unit_migration_scripts_ship_inside_the_package() -> None:
     versions = Path(mqk_db.__file__).resolve().parent / "migrations" / "versions"
-    assert sorted(p.name for p in versions.glob("*.py")) == ["r0001_initial.py"]
-    assert head_revision() == "0001"
+    assert sorted(p.name for p in versions.glob("*.py")) == [
+        "r0001_initial.py",
+        "r0002_runtime_tables.py",
+    ]
+    assert head_revision() == "0002"

@@ -48,8 +48,10 @@ from mqk_db._models import (
     Base,
     BrokerInboxRow,
     OrderOutboxRow,
+    PaperJournalRow,
     ReconcileCheckpointRow,
     RunRow,
+    RuntimeStateRow,
 )
 from mqk_db._outbox import (
     OUTBOX_TRANSITIONS,
@@ -120,6 +122,7 @@ __all__ = [
     "OutOfOrderSnapshotError",
     "OutboxEntry",
     "OutboxError",
+    "PaperJournalRow",
     "PreflightFailed",
     "ReconcileCheckpoint",
     "ReconcileCheckpointRow",
@@ -127,6 +130,7 @@ __all__ = [
     "RunRecord",
     "RunRow",
     "RunSpec",
+    "RuntimeStateRow",
     "SafetyRefusalError",
     "__version__",
     "active_live_run_ids",

@@ -214,3 +214,36 @@ class ArmStateRow(Base):
         CheckConstraint(_in("state", ARM_STATES), name="state"),
         CheckConstraint("state <> 'ARMED' OR run_id IS NOT NULL", name="armed_has_run"),
     )
+
+
+class PaperJournalRow(Base):
+    """Every request a paper broker received and every bar it processed, in order, per run.
+
+    Replaying a run's journal into a fresh simulated broker rebuilds it exactly (mqk-runtime's
+    PaperBroker), so a paper run survives restarts.
+    """
+
+    __tablename__ = "mqk_runtime_paper_journal"
+
+    id: Mapped[int] = mapped_column(_Id, primary_key=True, autoincrement=True)
+    run_id: Mapped[uuid.UUID] = mapped_column(Uuid())
+    seq: Mapped[int] = mapped_column(Integer())
+    kind: Mapped[str] = mapped_column(String(16))
+    ts_utc: Mapped[str] = mapped_column(String(40))
+    payload_json: Mapped[str] = mapped_column(Text())
+
+    __table_args__ = (UniqueConstraint("run_id", "seq"),)
+
+
+class RuntimeStateRow(Base):
+    """Per run: the runtime's cycle cursor, the digest of its bars, risk and OMS state."""
+
+    __tablename__ = "mqk_runtime_state"
+
+    run_id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True)
+    feed_digest: Mapped[str] = mapped_column(String(64))
+    bars_total: Mapped[int] = mapped_column(Integer())
+    bars_done: Mapped[int] = mapped_column(Integer())
+    risk_state_json: Mapped[str | None] = mapped_column(Text())
+    oms_json: Mapped[str | None] = mapped_column(Text())
+    updated_at: Mapped[str] = mapped_column(String(40))

@@ -1,7 +1,4 @@
-"""The runtime's own tables (SQLAlchemy Core, on the run database's engine).
-
-mqk-db owns the shared schema (runs, outbox, inbox, audit, reconcile, arm state) and its
-migrations; these two tables belong to this package and are created on first use:
+"""The runtime's two tables, owned by mqk-db's migration set (revision 0002).
 
 - ``mqk_runtime_paper_journal``: every request the paper broker received (submit, cancel,
   replace) and every bar it processed, in order, per run. Replaying it into a fresh SimBroker
@@ -12,55 +9,22 @@ migrations; these two tables belong to this package and are created on first use
 
 from __future__ import annotations
 
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    Engine,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
-    Uuid,
-)
+from sqlalchemy import Engine, Table, inspect
 
-__all__ = ["PAPER_JOURNAL", "RUNTIME_METADATA", "RUNTIME_STATE", "ensure_runtime_tables"]
+from mqk_db import PaperJournalRow, RuntimeStateRow
+from mqk_runtime.errors import RuntimeInputError
 
-RUNTIME_METADATA = MetaData(
-    naming_convention={
-        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
+__all__ = ["PAPER_JOURNAL", "RUNTIME_STATE", "ensure_runtime_tables"]
 
-_Id = BigInteger().with_variant(Integer(), "sqlite")
-
-PAPER_JOURNAL = Table(
-    "mqk_runtime_paper_journal",
-    RUNTIME_METADATA,
-    Column("id", _Id, primary_key=True, autoincrement=True),
-    Column("run_id", Uuid(), nullable=False),
-    Column("seq", Integer(), nullable=False),
-    Column("kind", String(16), nullable=False),
-    Column("ts_utc", String(40), nullable=False),
-    Column("payload_json", Text(), nullable=False),
-    UniqueConstraint("run_id", "seq"),
-)
-
-RUNTIME_STATE = Table(
-    "mqk_runtime_state",
-    RUNTIME_METADATA,
-    Column("run_id", Uuid(), primary_key=True),
-    Column("feed_digest", String(64), nullable=False),
-    Column("bars_total", Integer(), nullable=False),
-    Column("bars_done", Integer(), nullable=False),
-    Column("risk_state_json", Text(), nullable=True),
-    Column("oms_json", Text(), nullable=True),
-    Column("updated_at", String(40), nullable=False),
-)
+PAPER_JOURNAL: Table = PaperJournalRow.__table__  # type: ignore[assignment]
+RUNTIME_STATE: Table = RuntimeStateRow.__table__  # type: ignore[assignment]
 
 
 def ensure_runtime_tables(engine: Engine) -> None:
-    """Create the runtime tables when missing (idempotent)."""
-    RUNTIME_METADATA.create_all(engine, checkfirst=True)
+    """Refuse a database whose schema predates the runtime tables (run ``db migrate``)."""
+    present = set(inspect(engine).get_table_names())
+    missing = sorted({PAPER_JOURNAL.name, RUNTIME_STATE.name} - present)
+    if missing:
+        raise RuntimeInputError(
+            f"the database has no {', '.join(missing)} table: migrate it first (mqk-cli db migrate)"
+        )
