@@ -42,7 +42,7 @@ layers:  ## static layering contract (import-linter)
 deptry:  ## each member declares every third-party and sibling it imports
 	@for p in $(PACKAGES); do \
 	  dir=packages/$$p; [ -d $$dir ] || dir=apps/$$p; \
-	  out=$$(cd $$dir && $(UV) run --locked --project ../.. deptry src --ignore DEP002 2>&1) \
+	  out=$$(cd $$dir && $(UV) run --locked --project ../.. deptry src 2>&1) \
 	    || { echo "deptry $$dir:"; echo "$$out"; exit 1; }; \
 	done
 	@echo "deptry: every member declares what it imports"
