@@ -128,5 +128,6 @@ def unit_migration_scripts_ship_inside_the_package() -> None:
     assert sorted(p.name for p in versions.glob("*.py")) == [
         "r0001_initial.py",
         "r0002_runtime_tables.py",
+        "r0003_backtest_runs.py",
     ]
-    assert head_revision() == "0002"
+    assert head_revision() == "0003"

@@ -29,6 +29,7 @@ from mqk_db._lifecycle import (
     heartbeat_run,
     list_runs,
     stale_runs,
+    start_backtest_run,
     stop_run,
 )
 from mqk_db._migrate import (
@@ -169,6 +170,7 @@ __all__ = [
     "redact_url",
     "schema_diff",
     "stale_runs",
+    "start_backtest_run",
     "stop_run",
     "update_outbox_status",
     "verify_run_audit",

@@ -82,6 +82,31 @@ def create_run(engine: Engine, spec: RunSpec, *, now: datetime) -> RunRecord:
         return RunRecord.from_row(row)
 
 
+def start_backtest_run(engine: Engine, spec: RunSpec, *, now: datetime) -> RunRecord:
+    """Record a BACKTEST run: created and RUNNING in one transaction, never armed.
+
+    A backtest never reaches a broker, so it is not armed and the engine's arm switch is left
+    alone (a live run of the same engine keeps its arm). Stop it with :func:`stop_run` (or
+    :func:`halt_run` first when a kill switch halted the backtest).
+    """
+    if spec.mode is not RunMode.BACKTEST:
+        raise DbInputError(
+            f"start_backtest_run records BACKTEST runs, not {spec.mode.value}",
+            {"field": "mode"},
+        )
+    record = create_run(engine, spec, now=now)
+    ts = to_utc(now)
+    with Session(engine) as session, session.begin():
+        row = _locked(session, record.run_id)
+        _require(row, (RunStatus.CREATED,), RunStatus.RUNNING)
+        row.status = RunStatus.RUNNING.value
+        row.started_at = ts
+        row.last_heartbeat_at = ts
+        session.flush()
+        _audit(session, row, "RUN_STARTED", ts, backtest=True)
+        return RunRecord.from_row(row)
+
+
 def arm_run(
     engine: Engine,
     run_id: uuid.UUID,

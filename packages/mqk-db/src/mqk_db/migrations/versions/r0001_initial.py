@@ -19,6 +19,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from mqk_db._ddl import LEGAL_RUN_TRANSITION, create_rule, drop_rule
+
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -28,12 +30,7 @@ _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 _TS = sa.DateTime(timezone=True)
 _ACTIVE_LIVE = "mode = 'LIVE' AND status IN ('ARMED', 'RUNNING')"
 
-_LEGAL_RUN_TRANSITION = (
-    "(OLD.status = 'CREATED' AND NEW.status = 'ARMED')"
-    " OR (OLD.status = 'ARMED' AND NEW.status IN ('RUNNING', 'HALTED'))"
-    " OR (OLD.status = 'RUNNING' AND NEW.status IN ('STOPPED', 'HALTED'))"
-    " OR (OLD.status = 'HALTED' AND NEW.status = 'STOPPED')"
-)
+_LEGAL_RUN_TRANSITION = LEGAL_RUN_TRANSITION
 _LEGAL_OUTBOX_TRANSITION = (
     "(OLD.status = 'PENDING' AND NEW.status = 'SENT')"
     " OR (OLD.status = 'SENT' AND NEW.status IN ('ACKED', 'FAILED', 'AMBIGUOUS'))"
@@ -144,23 +141,14 @@ _RULES: tuple[tuple[str, str, str, str, str], ...] = (
 def upgrade() -> None:
     """Create the tables, the partial unique index and the guard triggers."""
     _create_tables()
-    dialect = op.get_bind().dialect.name
     for name, table, timing, condition, message in _RULES:
-        if dialect == "postgresql":
-            _pg_rule(name, table, timing, condition, message)
-        else:
-            _sqlite_rule(name, table, timing, condition, message)
+        create_rule(name, table, timing, condition, message)
 
 
 def downgrade() -> None:
     """Drop the triggers and every table."""
-    dialect = op.get_bind().dialect.name
     for name, table, _timing, _condition, _message in reversed(_RULES):
-        if dialect == "postgresql":
-            op.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
-            op.execute(f"DROP FUNCTION IF EXISTS {name}_fn()")
-        else:
-            op.execute(f"DROP TRIGGER IF EXISTS {name}")
+        drop_rule(name, table)
     op.drop_table("arm_state")
     op.drop_table("reconcile_checkpoints")
     op.drop_table("broker_inbox")
@@ -170,35 +158,6 @@ def downgrade() -> None:
         batch.drop_index("ix_runs_engine_id_status")
         batch.drop_index("uq_runs_one_active_live_per_engine")
     op.drop_table("runs")
-
-
-def _pg_rule(name: str, table: str, timing: str, condition: str, message: str) -> None:
-    # PostgreSQL has no NEW in DELETE triggers and no OLD in INSERT triggers, like SQLite.
-    returns = "OLD" if timing.endswith("DELETE") else "NEW"
-    op.execute(
-        f"""
-        CREATE FUNCTION {name}_fn() RETURNS trigger LANGUAGE plpgsql AS $fn$
-        BEGIN
-            IF {condition} THEN
-                RAISE EXCEPTION USING ERRCODE = 'check_violation', MESSAGE = '{message}';
-            END IF;
-            RETURN {returns};
-        END
-        $fn$
-        """
-    )
-    op.execute(
-        f"CREATE TRIGGER {name} {timing} ON {table} FOR EACH ROW EXECUTE FUNCTION {name}_fn()"
-    )
-
-
-def _sqlite_rule(name: str, table: str, timing: str, condition: str, message: str) -> None:
-    # SQLite spells the null-safe comparison IS NOT (IS DISTINCT FROM needs SQLite >= 3.39).
-    condition = condition.replace(" IS DISTINCT FROM ", " IS NOT ")
-    op.execute(
-        f"CREATE TRIGGER {name} {timing} ON {table} FOR EACH ROW WHEN {condition} "
-        f"BEGIN SELECT RAISE(ABORT, '{message}'); END"
-    )
 
 
 def _create_tables() -> None:
