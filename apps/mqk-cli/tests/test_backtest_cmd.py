@@ -310,3 +310,43 @@ def contract_show_of_an_incomplete_run_directory_exits_2(tmp_path: Path, run_dir
     code, _, err = _invoke("show", partial)
     assert code == 2
     assert "metrics.json: missing" in err
+
+
+# -- the run database -------------------------------------------------------------------------
+
+
+def scenario_a_configured_database_records_the_backtest_as_a_stopped_backtest_run(
+    tmp_path: Path, bars: Path
+) -> None:
+    from mqk_db import audit_events, list_runs, make_engine
+    from mqk_schemas import RunMode, RunStatus
+
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    args = ["run", *_common(bars, *FAST, "--out", tmp_path / "db-run", "--json")]
+    result = CliRunner().invoke(group, [str(a) for a in args], env={"MQK_DATABASE_URL": url})
+    assert (result.exit_code, result.stderr) == (0, "")
+    reported = json.loads(result.stdout)
+
+    engine = make_engine(url)
+    try:
+        (run,) = list_runs(engine)
+        events = [e.event_type for e in audit_events(engine, run.run_id)]
+    finally:
+        engine.dispose()
+    assert str(run.run_id) == reported["db_run_id"]
+    assert (run.mode, run.status, run.engine_id) == (RunMode.BACKTEST, RunStatus.STOPPED, "MAIN")
+    assert (
+        run.config_hash
+        == json.loads((tmp_path / "db-run" / "manifest.json").read_text())["config_hash"]
+    )
+    assert events == ["RUN_CREATED", "RUN_STARTED", "RUN_STOPPED"]
+
+
+def contract_without_a_database_nothing_but_the_artifacts_is_written(
+    tmp_path: Path, bars: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MQK_DATABASE_URL", raising=False)
+    payload = _run_json(bars, tmp_path, *FAST)
+    assert payload["db_run_id"] is None
+    assert not (tmp_path / ".mqk").exists()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
@@ -29,14 +30,28 @@ from mqk_backtest import (
     stress_rows,
     write_artifacts,
 )
+from mqk_cli.commands.db import now_utc
 from mqk_cli.exit_codes import ExitCode
 from mqk_cli.output import console, fail, print_json, print_table
 from mqk_config import ConfigError, EffectiveConfig, load_config
+from mqk_db import (
+    DbError,
+    Engine,
+    RunSpec,
+    database_url,
+    git_revision,
+    halt_run,
+    make_engine,
+    migrate,
+    start_backtest_run,
+    stop_run,
+)
+from mqk_db import host_fingerprint as host_fingerprint_text
 from mqk_execution import ExecutionError
 from mqk_integrity import BarFileError, IntegrityError, load_bars
 from mqk_isolation import IsolationError
 from mqk_risk import RiskError
-from mqk_schemas import format_decimal
+from mqk_schemas import RunMode, format_decimal
 from mqk_strategy import StrategyPackageError
 
 __all__ = ["group"]
@@ -297,12 +312,65 @@ def _options(**kwargs: Any) -> dict[str, Any]:
     }
 
 
+def _database_configured() -> str | None:
+    """The run database's URL when one is configured ($MQK_DATABASE_URL or ./.mqk/mqk.db)."""
+    url = database_url(os.environ, Path.cwd())
+    if os.environ.get("MQK_DATABASE_URL", "").strip():
+        return url
+    return url if (Path.cwd() / ".mqk" / "mqk.db").is_file() else None
+
+
+def _record_start(ctx: click.Context, config: EffectiveConfig) -> tuple[Engine, uuid.UUID] | None:
+    url = _database_configured()
+    if url is None:
+        return None
+    try:
+        migrate(url)
+        db = make_engine(url)
+        run = start_backtest_run(
+            db,
+            RunSpec(
+                engine_id=config.engine_id,
+                mode=RunMode.BACKTEST,
+                config_hash=config.config_hash,
+                config_json=config.canonical_json,
+                git_revision=git_revision(Path.cwd()),
+                host_fingerprint=host_fingerprint_text(),
+                shadow=config.settings.engine.shadow,
+            ),
+            now=now_utc(ctx),
+        )
+    except DbError as exc:
+        fail(f"cannot record the backtest in {url}: {exc}", ExitCode.BAD_INPUT)
+    return db, run.run_id
+
+
+def _record_end(
+    ctx: click.Context, recorded: tuple[Engine, uuid.UUID], result: BacktestResult
+) -> None:
+    db, run_id = recorded
+    try:
+        reason = result.disarmed or result.halted
+        if reason is not None:
+            halt_run(db, run_id, reason, now=now_utc(ctx))
+        stop_run(db, run_id, now=now_utc(ctx))
+    except DbError as exc:
+        fail(f"cannot record the end of backtest run {run_id}: {exc}", ExitCode.BAD_INPUT)
+    finally:
+        db.dispose()
+
+
 @group.command(name="run")
 @_common
 @click.option("--stress", "stress", multiple=True, help="Stress profile to overlay.")
 @click.option("--out", default=None, type=click.Path(path_type=Path), help="Run directory.")
-def run_command(**kwargs: Any) -> None:
-    """Run one backtest and write its artifacts (default: exports/<run_id>/)."""
+@click.pass_context
+def run_command(ctx: click.Context, /, **kwargs: Any) -> None:
+    """Run one backtest and write its artifacts (default: exports/<run_id>/).
+
+    When a run database is configured ($MQK_DATABASE_URL, or ./.mqk/mqk.db exists) the run is
+    also recorded there with mode BACKTEST; without one nothing but the artifacts is written.
+    """
     bars: Path = kwargs["bars"]
     if not bars.is_file():
         fail(f"bar file {bars} not found", ExitCode.BAD_INPUT)
@@ -314,7 +382,10 @@ def run_command(**kwargs: Any) -> None:
         _options(**kwargs),
     )
     request = _request(config, bars, kwargs["symbol"])
+    recorded = _record_start(ctx, config)
     result = _run(request, not kwargs["as_json"], f"backtest {config.engine_id}")
+    if recorded is not None:
+        _record_end(ctx, recorded, result)
     out = kwargs["out"] or Path("exports") / str(request.run_id)
     try:
         artifacts = write_artifacts(result, out)
@@ -327,6 +398,7 @@ def run_command(**kwargs: Any) -> None:
                 "run_id": str(request.run_id),
                 "run_dir": str(out),
                 "event_stream_hash": artifacts.event_stream_hash,
+                "db_run_id": str(recorded[1]) if recorded is not None else None,
             }
         )
         return
@@ -340,6 +412,8 @@ def run_command(**kwargs: Any) -> None:
     click.echo(f"event stream hash  {artifacts.event_stream_hash}")
     click.echo(f"artifacts          {out}/")
     click.echo(f"report             {out / 'report.html'}")
+    if recorded is not None:
+        click.echo(f"recorded           run {recorded[1]} (BACKTEST, STOPPED) in the run database")
 
 
 @group.command(name="replay")
