@@ -19,7 +19,6 @@ from mqk_cli.exit_codes import ExitCode
 from mqk_cli.output import fail, print_json, print_table
 from mqk_config import ConfigError, EffectiveConfig, load_config
 from mqk_db import (
-    ArmingInputs,
     DbError,
     Engine,
     RunRecord,
@@ -38,6 +37,7 @@ from mqk_db import (
     stale_runs,
     stop_run,
 )
+from mqk_runtime import arming_inputs
 from mqk_schemas import RunMode, RunStatus, format_utc
 
 __all__ = ["group"]
@@ -64,25 +64,6 @@ def _config(config_dir: Path, engine_id: str, env: str) -> EffectiveConfig:
         return load_config(config_dir, engine=engine_id, env=env)
     except ConfigError as exc:
         fail(str(exc), ExitCode.BAD_INPUT)
-
-
-def _arming_inputs(config: EffectiveConfig) -> ArmingInputs:
-    risk = config.risk
-    return ArmingInputs(
-        config_hash=config.config_hash,
-        account_id=config.broker.account_id,
-        daily_loss_limit=risk.daily_loss_limit,
-        kill_switches_enabled=risk.kill_switches_enabled,
-        reconcile_freshness=timedelta(seconds=config.reconcile.freshness_seconds),
-        risk_limits={
-            "risk.max_drawdown": risk.max_drawdown,
-            "risk.max_position_quantity": risk.max_position_quantity,
-            "risk.max_position_notional": risk.max_position_notional,
-            "risk.max_gross_exposure": risk.max_gross_exposure,
-            "risk.max_leverage": risk.max_leverage,
-        },
-        phrase_template=config.settings.arming.phrase_template,
-    )
 
 
 def _show(record: RunRecord, as_json: bool, verb: str | None = None) -> None:
@@ -178,7 +159,7 @@ def arm_cmd(
             record = arm_run(
                 engine,
                 run_id,
-                _arming_inputs(config),
+                arming_inputs(config),
                 confirmation=confirmation,
                 now=now_utc(ctx),
             )
