@@ -326,9 +326,19 @@ def _write_all(result: BacktestResult, directory: Path) -> RunArtifacts:
         equity=result.equity.equity_units.astype(np.float64) / _SCALE,
         fills=marks,
         halted_reason=result.disarmed or result.halted,
+        span=_span(result),
     )
     (directory / "report.html").write_text(page, encoding="utf-8", newline="\n")
     return RunArtifacts(directory, stream_hash, len(result.events), metrics)
+
+
+def _span(result: BacktestResult) -> tuple[str, str] | None:
+    """First and last bar close of the equity curve, for the charts' time axis."""
+    stamps = result.equity.ts_us
+    if stamps.shape[0] == 0:
+        return None
+    first, last = (_EPOCH + timedelta(microseconds=int(stamps[i])) for i in (0, -1))
+    return format_utc(first), format_utc(last)
 
 
 def _us(value: datetime) -> int:

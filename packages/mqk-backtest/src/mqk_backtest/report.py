@@ -71,6 +71,7 @@ def _chart(
     colour: str,
     max_points: int,
     marks: Sequence[FillMark] = (),
+    time_span: tuple[str, str] | None = None,
 ) -> str:
     n = int(values.shape[0])
     if n == 0:
@@ -86,6 +87,13 @@ def _chart(
         f'<text x="4" y="{_HEIGHT - _PAD + 14}" font-size="11">{lo:,.2f}</text>',
         _polyline(xs, ys, n, lo, hi, colour),
     ]
+    if time_span is not None:
+        first, last = (html.escape(t) for t in time_span)
+        parts.append(
+            f'<text x="{_PAD}" y="{_HEIGHT - 8}" font-size="11">{first}</text>'
+            f'<text x="{_WIDTH - _PAD}" y="{_HEIGHT - 8}" font-size="11" text-anchor="end">'
+            f"{last}</text>"
+        )
     span = (hi - lo) or 1.0
     width = max(n - 1, 1)
     for mark in marks:
@@ -100,15 +108,35 @@ def _chart(
     return "".join(parts)
 
 
+_PERCENT_KEYS = frozenset(
+    {
+        "total_return",
+        "cagr",
+        "max_drawdown",
+        "volatility",
+        "win_rate",
+        "exposure_time",
+        "worst_5day_return",
+        "profitable_months_pct",
+    }
+)
+
+
 def _table(rows: Mapping[str, Any]) -> str:
     body = "".join(
-        f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(_plain(v))}</td></tr>"
+        f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(_plain(v, str(k)))}</td></tr>"
         for k, v in rows.items()
     )
     return f"<table>{body}</table>"
 
 
-def _plain(value: Any) -> str:
+def _plain(value: Any, key: str = "") -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float) and key in _PERCENT_KEYS:
+        return f"{value * 100:.2f}%"
+    if isinstance(value, float):
+        return f"{value:.4f}"
     text = canonical_json(value)
     return text[1:-1] if text.startswith('"') else text
 
@@ -122,6 +150,7 @@ def render_report(
     fills: Sequence[FillMark],
     halted_reason: str | None,
     max_points: int = 2000,
+    span: tuple[str, str] | None = None,
 ) -> str:
     """Render the report page."""
     peak = np.maximum.accumulate(equity) if equity.size else equity
@@ -148,8 +177,9 @@ def render_report(
                 "#0969da",
                 max_points,
                 shown_marks,
+                span,
             ),
-            _chart("Drawdown (%)", drawdown, "#cf222e", max_points),
+            _chart("Drawdown (%)", drawdown, "#cf222e", max_points, time_span=span),
             "<h2>Metrics</h2>",
             _table(metrics),
             "<h2>Run</h2>",
