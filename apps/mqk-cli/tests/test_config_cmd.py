@@ -158,3 +158,23 @@ def contract_config_group_is_registered_on_the_cli() -> None:
     )
     assert result.exit_code == 0
     assert result.stdout.strip() == load_config(SHIPPED_CONFIG, engine="MAIN").config_hash
+
+
+def contract_config_hash_json_names_what_was_hashed() -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from mqk_cli import cli
+
+    config_dir = Path(__file__).resolve().parents[3] / "config"
+    args = ["config", "hash", "--engine", "MAIN", "--stress", "slippage_x2"]
+    plain = CliRunner().invoke(cli, [*args, "--config-dir", str(config_dir)])
+    as_json = CliRunner().invoke(cli, [*args, "--config-dir", str(config_dir), "--json"])
+    assert (plain.exit_code, as_json.exit_code) == (0, 0)
+    assert json.loads(as_json.stdout) == {
+        "config_hash": plain.stdout.strip(),
+        "engine": "MAIN",
+        "env": "dev",
+        "stress": ["slippage_x2"],
+    }

@@ -77,6 +77,18 @@ def show(engine: str, env: str, stress: tuple[str, ...], config_dir: Path, as_js
 
 @group.command(name="hash")
 @_layer_options
-def hash_(engine: str, env: str, stress: tuple[str, ...], config_dir: Path) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print engine, env, stress and hash as JSON.")
+def hash_(engine: str, env: str, stress: tuple[str, ...], config_dir: Path, as_json: bool) -> None:
     """Print only the config hash (SHA-256 of the canonical JSON)."""
-    click.echo(_load(config_dir, engine, env, stress).config_hash)
+    config = _load(config_dir, engine, env, stress)
+    if as_json:
+        print_json(
+            {
+                "config_hash": config.config_hash,
+                "engine": config.engine_id,
+                "env": config.env,
+                "stress": list(config.stress),
+            }
+        )
+    else:
+        click.echo(config.config_hash)
