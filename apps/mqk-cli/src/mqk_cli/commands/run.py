@@ -8,6 +8,7 @@ refuses illegal transitions and a second active LIVE run per engine.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -193,18 +194,23 @@ def begin_cmd(
     _show(record, as_json, "started")
 
 
+def _apply(as_json: bool, verb: str, action: Callable[[Engine], RunRecord]) -> None:
+    """Run one lifecycle call in the run database and show the run it leaves."""
+    with open_database() as (_url, engine):
+        try:
+            record = action(engine)
+        except DbError as exc:
+            refuse(exc, as_json)
+    _show(record, as_json, verb)
+
+
 @group.command(name="stop")
 @_run_id_argument
 @_json_option
 @click.pass_context
 def stop_cmd(ctx: click.Context, run_id: uuid.UUID, as_json: bool) -> None:
     """Stop a RUNNING or HALTED run (terminal)."""
-    with open_database() as (_url, engine):
-        try:
-            record = stop_run(engine, run_id, now=now_utc(ctx))
-        except DbError as exc:
-            refuse(exc, as_json)
-    _show(record, as_json, "stopped")
+    _apply(as_json, "stopped", lambda engine: stop_run(engine, run_id, now=now_utc(ctx)))
 
 
 @group.command(name="halt")
@@ -214,12 +220,7 @@ def stop_cmd(ctx: click.Context, run_id: uuid.UUID, as_json: bool) -> None:
 @click.pass_context
 def halt_cmd(ctx: click.Context, run_id: uuid.UUID, reason: str, as_json: bool) -> None:
     """Halt an ARMED or RUNNING run and disarm its engine."""
-    with open_database() as (_url, engine):
-        try:
-            record = halt_run(engine, run_id, reason, now=now_utc(ctx))
-        except DbError as exc:
-            refuse(exc, as_json)
-    _show(record, as_json, "halted")
+    _apply(as_json, "halted", lambda engine: halt_run(engine, run_id, reason, now=now_utc(ctx)))
 
 
 @group.command(name="heartbeat")
@@ -228,12 +229,7 @@ def halt_cmd(ctx: click.Context, run_id: uuid.UUID, reason: str, as_json: bool) 
 @click.pass_context
 def heartbeat_cmd(ctx: click.Context, run_id: uuid.UUID, as_json: bool) -> None:
     """Record a heartbeat of a RUNNING run."""
-    with open_database() as (_url, engine):
-        try:
-            record = heartbeat_run(engine, run_id, now=now_utc(ctx))
-        except DbError as exc:
-            refuse(exc, as_json)
-    _show(record, as_json, "heartbeat")
+    _apply(as_json, "heartbeat", lambda engine: heartbeat_run(engine, run_id, now=now_utc(ctx)))
 
 
 @group.command(name="status")
