@@ -92,6 +92,8 @@ def _child(path: str, mode: str, out: str) -> None:
                 "fills": len(result.fills),
                 "events": len(result.events),
                 "halted": result.halted,
+                "columnar": result.columnar,
+                "columnar_note": result.columnar_note,
                 "final_equity": str(result.final_equity),
                 "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             }

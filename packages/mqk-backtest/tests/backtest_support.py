@@ -154,6 +154,12 @@ def run_both_modes(
     assert fast.events == reference.events
     assert equity_tuple(fast) == equity_tuple(reference)
     assert (fast.final_cash, fast.final_equity) == (reference.final_cash, reference.final_equity)
+    assert fast.orders == reference.orders
+    assert fast.fills == reference.fills
+    assert fast.trades == reference.trades
+    assert fast.costs_paid == reference.costs_paid
+    assert fast.ambiguous_bars == reference.ambiguous_bars
+    assert not reference.columnar
     return fast
 
 

@@ -144,6 +144,7 @@ def invariant_fast_mode_equals_reference_mode(
     fast = run_both_modes(request(config, bars))  # asserts equality
     assert fast.mode == "fast"
     event(f"traded: {bool(fast.fills)}")
+    event(f"columnar: {fast.columnar} ({(fast.columnar_note or '').split(':')[0]})")
     event(f"halted: {(fast.halted or 'no').split(' ')[0]}")
     event(f"disarmed: {(fast.disarmed or 'no').split(' ')[0]}")
 

@@ -17,6 +17,7 @@ from mqk_schemas import (
     client_order_id,
     engine_of_client_order_id,
     event_id,
+    event_id_texts,
     most_severe,
     sha256_hex,
 )
@@ -52,6 +53,14 @@ def unit_client_order_id_refuses_bad_inputs(engine: str, seq: int, message: str)
 def unit_event_ids_are_a_function_of_run_and_seq() -> None:
     assert event_id(RUN, 1) == event_id(RUN, 1)
     assert event_id(RUN, 1) != event_id(RUN, 2)
+
+
+@pytest.mark.parametrize("seq", [0, 1, 9, 10, 99_999, 1_000_000, 2**40])
+@pytest.mark.parametrize(
+    "run", [RUN, uuid.UUID(int=0), uuid.UUID("ffffffff-ffff-4fff-bfff-ffffffffffff")]
+)
+def invariant_fast_event_id_texts_equal_uuid5_event_ids(run: uuid.UUID, seq: int) -> None:
+    assert event_id_texts(run)(seq) == str(event_id(run, seq))
 
 
 def unit_canonical_json_ignores_key_order_and_normalises_numbers() -> None:

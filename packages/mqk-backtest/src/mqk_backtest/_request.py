@@ -51,7 +51,11 @@ class EquityCurve:
 
 @dataclass(frozen=True, slots=True)
 class BacktestResult:
-    """Everything a finished backtest produced (artifacts are written from this)."""
+    """Everything a finished backtest produced (artifacts are written from this).
+
+    ``columnar`` tells whether fast mode's columnar kernel ran it; ``columnar_note`` says why
+    not (or why it handed the run back to the step engine). Neither changes any result.
+    """
 
     request: BacktestRequest
     events: list[dict[str, Any]]
@@ -66,3 +70,5 @@ class BacktestResult:
     halted: str | None
     disarmed: str | None
     mode: str
+    columnar: bool = False
+    columnar_note: str | None = None

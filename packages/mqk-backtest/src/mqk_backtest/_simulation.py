@@ -24,19 +24,27 @@ each of their bars would change nothing but the equity mark.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import polars as pl
 
+from mqk_backtest._columnar import ColumnarKernel, OutsideEnvelope, envelope_problem
+from mqk_backtest._columns import (
+    SCALE,
+    FastTargets,
+    columns_of,
+    decimal_floor_units,
+    decimal_to_units,
+    units_to_decimal,
+    utc,
+)
+from mqk_backtest._fills import FillRecorder
 from mqk_backtest._request import BacktestRequest, BacktestResult, EquityCurve
 from mqk_backtest._stream import EventStream
 from mqk_backtest.errors import BacktestInputError
-from mqk_backtest.metrics import ClosedTrade
 from mqk_execution import (
     AllocationGuardCheck,
     ArmAuthority,
@@ -56,9 +64,9 @@ from mqk_risk import RiskEngine, load_risk_limits
 from mqk_schemas import (
     Action,
     Bar,
-    BarFrame,
     Decision,
     Fill,
+    Order,
     OrderIntent,
     TargetPosition,
     Timeframe,
@@ -79,111 +87,9 @@ from mqk_strategy import (
 
 __all__ = ["run_simulation"]
 
-_SCALE = 100_000_000
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ZERO = Decimal(0)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _RECORDED_HOST_EVENTS = frozenset({StrategyEventType.STRATEGY_ERROR, StrategyEventType.BAR_REFUSED})
-
-
-def _units_to_decimal(units: int) -> Decimal:
-    return Decimal(units).scaleb(-8)
-
-
-def _decimal_to_units(value: Decimal, what: str) -> int:
-    scaled = value.scaleb(8)
-    if scaled != scaled.to_integral_value():
-        raise BacktestInputError(f"{what} {value} has more than 8 decimals")
-    return int(scaled)
-
-
-def _utc(us: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=us)
-
-
-@dataclass(frozen=True, slots=True)
-class _Columns:
-    """The bars sorted by (close time, symbol) as numpy columns, plus step boundaries."""
-
-    frame: BarFrame
-    symbols: tuple[str, ...]
-    sym: npt.NDArray[np.int32]
-    ts: npt.NDArray[np.int64]
-    open: npt.NDArray[np.int64]
-    high: npt.NDArray[np.int64]
-    low: npt.NDArray[np.int64]
-    close: npt.NDArray[np.int64]
-    volume: npt.NDArray[np.int64]
-    complete: npt.NDArray[np.bool_]
-    step_start: npt.NDArray[np.int64]
-    step_of_row: npt.NDArray[np.int64]
-
-    @property
-    def steps(self) -> int:
-        return int(self.step_start.shape[0]) - 1
-
-
-def _columns(frame: BarFrame) -> _Columns:
-    df = frame.frame.sort(["ts_close_utc", "symbol"], maintain_order=True)
-    ordered = BarFrame(frame.timeframe, df)
-    symbols = tuple(sorted(df.get_column("symbol").unique().to_list()))
-    index = {s: i for i, s in enumerate(symbols)}
-    sym = np.array([index[s] for s in df.get_column("symbol").to_list()], dtype=np.int32)
-    ts = df.get_column("ts_close_utc").dt.epoch("us").to_numpy().astype(np.int64)
-
-    def units(name: str) -> npt.NDArray[np.int64]:
-        return df.get_column(name).to_physical().cast(pl.Int64).to_numpy().astype(np.int64)
-
-    change = np.flatnonzero(np.r_[True, ts[1:] != ts[:-1]])
-    step_start = np.r_[change, ts.shape[0]].astype(np.int64)
-    step_of_row = np.repeat(np.arange(change.shape[0], dtype=np.int64), np.diff(step_start))
-    return _Columns(
-        frame=ordered,
-        symbols=symbols,
-        sym=sym,
-        ts=ts,
-        open=units("open"),
-        high=units("high"),
-        low=units("low"),
-        close=units("close"),
-        volume=units("volume"),
-        complete=df.get_column("is_complete").to_numpy().astype(np.bool_),
-        step_start=step_start,
-        step_of_row=step_of_row,
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class _FastTargets:
-    """Per-row strategy output from the vectorised form (rows of :class:`_Columns`)."""
-
-    quantity: npt.NDArray[np.int64]
-    active: npt.NDArray[np.bool_]
-    stop: npt.NDArray[np.int64]
-    take_profit: npt.NDArray[np.int64]
-    change_rows: npt.NDArray[np.int64]
-
-
-class _TradeBook:
-    """Round trips per symbol: opened when a position leaves zero, closed when it returns."""
-
-    def __init__(self) -> None:
-        self._open: dict[str, tuple[datetime, Decimal, Decimal]] = {}
-        self.closed: list[ClosedTrade] = []
-
-    def on_fill(self, fill: Fill, before: Decimal, after: Decimal, realised: Decimal) -> None:
-        entry = self._open.get(fill.symbol)
-        if entry is not None:
-            ts, pnl, size = entry
-            pnl += realised - fill.fee
-            if after == 0 or (before > 0) != (after > 0):
-                self.closed.append(ClosedTrade(fill.symbol, ts, fill.ts_utc, size, pnl))
-                del self._open[fill.symbol]
-                if after != 0:
-                    self._open[fill.symbol] = (fill.ts_utc, _ZERO, abs(after))
-            else:
-                self._open[fill.symbol] = (ts, pnl, max(size, abs(after)))
-        elif after != 0:
-            self._open[fill.symbol] = (fill.ts_utc, -fill.fee, abs(after))
 
 
 class _Simulation:
@@ -195,6 +101,9 @@ class _Simulation:
         registry: StrategyRegistry,
         mode: str,
         progress: Callable[[int, int], None] | None,
+        *,
+        columnar: bool = True,
+        fallback: str | None = None,
     ) -> None:
         config = request.config
         settings = config.settings
@@ -211,8 +120,8 @@ class _Simulation:
             )
         if len(request.bars) == 0:
             raise BacktestInputError("no bars to backtest")
-        self._cols = _columns(request.bars)
-        self._now = _utc(int(self._cols.ts[0]))
+        self._cols = columns_of(request.bars)
+        self._now = utc(int(self._cols.ts[0]))
         self._stream = EventStream(self._run_id, self._engine_id)
 
         data = IntegritySettings.model_validate(settings.data.model_dump())
@@ -239,6 +148,8 @@ class _Simulation:
             [settings.engine.model_dump()],
             market_buffer=(execution.spread_bps / 2 + execution.slippage_cap_bps) / 10_000,
         )
+        self._risk_check = RiskEngineCheck(self._risk, view)
+        self._allocation_check = AllocationGuardCheck(guard, view, lambda: self._ledger.equity)
         self._broker = SimBroker(
             execution,
             clock=self._clock,
@@ -255,8 +166,8 @@ class _Simulation:
             broker=self._broker,
             arm_verifier=authority.verifier,
             integrity=self,
-            risk=RiskEngineCheck(self._risk, view),
-            allocation=AllocationGuardCheck(guard, view, lambda: self._ledger.equity),
+            risk=self._risk_check,
+            allocation=self._allocation_check,
             positions=self._ledger,
             clock=self._clock,
             event_sink=self._on_execution_event,
@@ -278,13 +189,27 @@ class _Simulation:
             settings.engine, registry=registry, record=self._on_strategy_event
         )
         self._shadow = bool(settings.engine.shadow)
-        self._trades = _TradeBook()
-        self._costs = _ZERO
+        self._fills = FillRecorder(self._ledger, self._risk, self._stream)
         self._halted: str | None = None
         self._disarmed: str | None = None
         self._last_close: dict[int, int] = {}
         self._bar_of: dict[str, Bar] = {}
         self._fast = self._fast_targets(registry) if mode == "fast" else None
+        self._columnar_problem = (
+            envelope_problem(
+                self._cols,
+                self._fast,
+                self._scan,
+                execution,
+                shadow=self._shadow,
+                stale_after_us=self._stale_after,
+                starting_cash=starting_cash,
+            )
+            if columnar
+            else "the step engine was asked for"
+        )
+        if fallback is not None:
+            self._columnar_problem = f"left the columnar kernel: {fallback}"
 
         n = self._cols.steps
         self._eq_ts = self._cols.ts[self._cols.step_start[:-1]].copy()
@@ -344,45 +269,21 @@ class _Simulation:
                     evidence=event.decision.evidence,
                 )
             self._stream.add(
-                _utc(event.ts_close_us), Topic.STRATEGY, event.event_type.value, payload
+                utc(event.ts_close_us), Topic.STRATEGY, event.event_type.value, payload
             )
             if event.event_type is StrategyEventType.STRATEGY_ERROR and self._halted is None:
-                self._halted = f"STRATEGY_ERROR at {_utc(event.ts_close_us).isoformat()}"
+                self._halted = f"STRATEGY_ERROR at {utc(event.ts_close_us).isoformat()}"
 
     def _on_fill(self, fill: Fill) -> None:
-        before = self._ledger.position(fill.symbol)
-        result = self._ledger.apply(fill)
-        if not result.applied:
-            return
-        self._risk.on_fill(fill, position_before=before)
-        slippage = self._slippage_of(fill)
-        self._costs += fill.fee + slippage
-        self._trades.on_fill(fill, before, result.position, result.realised_pnl)
-        self._stream.add(
-            fill.ts_utc,
-            Topic.LEDGER,
-            "FILL_APPLIED",
-            {
-                "broker_fill_id": fill.broker_fill_id,
-                "symbol": fill.symbol,
-                "side": fill.side.value,
-                "quantity": format_decimal(fill.quantity),
-                "price": format_decimal(fill.price),
-                "fee": format_decimal(fill.fee),
-                "slippage": format_decimal(slippage),
-                "position": format_decimal(result.position),
-                "cash": format_decimal(self._ledger.cash),
-            },
-            correlation_id=fill.client_order_id,
-        )
+        self._fills.apply(fill, self._base_of(fill))
 
-    def _slippage_of(self, fill: Fill) -> Decimal:
-        """What spread and slippage cost this fill: its distance from the pre-cost price."""
+    def _base_of(self, fill: Fill) -> Decimal | None:
+        """The fill's pre-cost price on the bar it filled on (None if unknown)."""
         bar = self._bar_of.get(fill.symbol)
-        order = self._gateway.order(fill.client_order_id)
         if bar is None:
-            return _ZERO
-        base = base_price(
+            return None
+        order = self._gateway.order(fill.client_order_id)
+        return base_price(
             order.side,
             order.order_type,
             order.limit_price,
@@ -391,9 +292,6 @@ class _Simulation:
             bar.high,
             bar.low,
         )
-        if base is None:
-            return _ZERO
-        return abs(fill.price - base) * fill.quantity
 
     def _record_decision(self, topic: Topic, decision: Decision, symbol: str | None) -> None:
         payload: dict[str, Any] = {
@@ -413,7 +311,7 @@ class _Simulation:
 
     # -- strategy targets -----------------------------------------------------------------
 
-    def _fast_targets(self, registry: StrategyRegistry) -> _FastTargets | None:
+    def _fast_targets(self, registry: StrategyRegistry) -> FastTargets | None:
         """Vectorised targets for every row, or None when the strategy has no such form."""
         specs = self._request.config.settings.engine.strategies
         if len(specs) != 1:
@@ -440,7 +338,7 @@ class _Simulation:
                 high=cols.high[rows_of],
                 low=cols.low[rows_of],
                 close=cols.close[rows_of],
-                volume=cols.volume[rows_of].astype(np.float64) / _SCALE,
+                volume=cols.volume[rows_of].astype(np.float64) / SCALE,
             )
             try:
                 series: TargetSeries = strategy.targets_vectorised(arrays)
@@ -461,7 +359,7 @@ class _Simulation:
                 t = take_profit[rows_of]
                 moved = np.r_[True, (q[1:] != q[:-1]) | (s[1:] != s[:-1]) | (t[1:] != t[:-1])]
                 change[rows_of[moved]] = True
-        return _FastTargets(
+        return FastTargets(
             quantity, active, stop, take_profit, np.flatnonzero(change).astype(np.int64)
         )
 
@@ -505,7 +403,7 @@ class _Simulation:
 
     def _mark_price(self, index: int, units: int) -> None:
         self._last_close[index] = units
-        self._prices[self._cols.symbols[index]] = _units_to_decimal(units)
+        self._prices[self._cols.symbols[index]] = units_to_decimal(units)
 
     def _flatten_if_requested(self) -> None:
         if not self._risk.flatten_requested:
@@ -523,18 +421,18 @@ class _Simulation:
             symbol=cols.symbols[int(cols.sym[row])],
             timeframe=self._timeframe,
             ts_close_utc=self._now,
-            open=_units_to_decimal(int(cols.open[row])),
-            high=_units_to_decimal(int(cols.high[row])),
-            low=_units_to_decimal(int(cols.low[row])),
-            close=_units_to_decimal(int(cols.close[row])),
-            volume=_units_to_decimal(int(cols.volume[row])),
+            open=units_to_decimal(int(cols.open[row])),
+            high=units_to_decimal(int(cols.high[row])),
+            low=units_to_decimal(int(cols.low[row])),
+            close=units_to_decimal(int(cols.close[row])),
+            volume=units_to_decimal(int(cols.volume[row])),
             is_complete=bool(cols.complete[row]),
         )
 
     def _step(self, step: int) -> None:
         cols = self._cols
         lo, hi = int(cols.step_start[step]), int(cols.step_start[step + 1])
-        self._now = _utc(int(cols.ts[lo]))
+        self._now = utc(int(cols.ts[lo]))
         stale = self._gate.check_stale(self._now)
         if stale.action is not Action.ALLOW:
             self._record_decision(Topic.MARKET, stale, None)
@@ -577,7 +475,7 @@ class _Simulation:
                 int(cols.high[row]),
                 int(cols.low[row]),
                 int(cols.close[row]),
-                int(cols.volume[row]) / _SCALE,
+                int(cols.volume[row]) / SCALE,
                 is_complete=bool(cols.complete[row]),
             )
             for signal in result.signals:
@@ -601,8 +499,8 @@ class _Simulation:
         return date(1970, 1, 1) + timedelta(days=int(self._session_day[step]))
 
     def _record_equity(self, step: int) -> None:
-        self._eq_cash[step] = _decimal_to_units(self._ledger.cash, "cash")
-        self._eq_equity[step] = _decimal_to_units(self._ledger.equity, "equity")
+        self._eq_cash[step] = decimal_to_units(self._ledger.cash, "cash")
+        self._eq_equity[step] = decimal_to_units(self._ledger.equity, "equity")
         self._eq_exposed[step] = any(q != 0 for q in self._ledger.positions().values())
 
     # -- quiet stretches (fast mode) ----------------------------------------------------------
@@ -622,19 +520,19 @@ class _Simulation:
             return step
         positions = self._ledger.positions()
         held = np.array(
-            [_decimal_to_units(positions.get(s, _ZERO), "position") for s in cols.symbols],
+            [decimal_to_units(positions.get(s, _ZERO), "position") for s in cols.symbols],
             dtype=np.int64,
         )
-        if np.any(held % _SCALE):
+        if np.any(held % SCALE):
             return step  # fractional positions: equity is marked bar by bar
         memo = self._desk.refused
         refused = np.array(
-            [_decimal_to_units(memo[s], "target") if s in memo else -1 for s in cols.symbols],
+            [decimal_to_units(memo[s], "target") if s in memo else -1 for s in cols.symbols],
             dtype=np.int64,
         )
         has_refused = np.array([s in memo for s in cols.symbols], dtype=np.bool_)
 
-        cash = _decimal_to_units(self._ledger.cash, "cash")
+        cash = decimal_to_units(self._ledger.cash, "cash")
         lo_row = int(cols.step_start[step])
         must = self._must_run
         m = int(np.searchsorted(must, step))
@@ -679,9 +577,9 @@ class _Simulation:
         floor = self._risk.equity_floor
         bad = np.zeros(end - step, dtype=np.bool_)
         if peak is not None:
-            bad |= equity > _decimal_floor_units(peak)
+            bad |= equity > decimal_floor_units(peak)
         if floor is not None:
-            bad |= equity < _decimal_floor_units(floor) + 1
+            bad |= equity < decimal_floor_units(floor) + 1
         first_bad = np.flatnonzero(bad)
         if first_bad.size:
             end = step + int(first_bad[0])
@@ -718,7 +616,7 @@ class _Simulation:
             steps = cols.step_of_row[rows] - step
             marks[steps] = cols.close[rows]
             marks = _forward_fill(marks, steps, self._last_close[index])
-            equity += held[index] // _SCALE * marks
+            equity += held[index] // SCALE * marks
             held_marks[index] = marks
         return equity, held_marks
 
@@ -742,7 +640,7 @@ class _Simulation:
         for index in np.unique(sym).tolist():
             last_rows[index] = lo_row + int(np.flatnonzero(sym == index)[-1])
         best = step + int(np.argmax(equity))
-        self._now = _utc(int(self._eq_ts[end - 1]))
+        self._now = utc(int(self._eq_ts[end - 1]))
         self._gate.fast_forward(self._scan, lo_row, hi_row)  # every row proven ALLOW
         self._gate.on_tick(self._gate.feeds[0], self._now)
         for row in sorted(last_rows.values()):
@@ -752,16 +650,16 @@ class _Simulation:
         if held_marks:
             self._ledger.mark_all(
                 {
-                    cols.symbols[i]: _units_to_decimal(int(m[best - step]))
+                    cols.symbols[i]: units_to_decimal(int(m[best - step]))
                     for i, m in held_marks.items()
                 }
             )
-        marks_end = {cols.symbols[i]: _units_to_decimal(c) for i, c in self._last_close.items()}
+        marks_end = {cols.symbols[i]: units_to_decimal(c) for i, c in self._last_close.items()}
         self._ledger.mark_all(marks_end)
 
     def _bar_at(self, row: int) -> Bar:
         saved = self._now
-        self._now = _utc(int(self._cols.ts[row]))
+        self._now = utc(int(self._cols.ts[row]))
         bar = self._bar(row)
         self._now = saved
         return bar
@@ -789,8 +687,77 @@ class _Simulation:
                 "shadow": self._shadow,
             },
         )
-        step = 0
+        orders = self._run_columnar() if self._columnar_problem is None else self._run_steps()
         n = cols.steps
+        if self._progress is not None:
+            self._progress(n, n)
+        final_equity = self._ledger.equity
+        self._stream.add(
+            self._now,
+            Topic.RUNTIME,
+            "BACKTEST_FINISHED",
+            {
+                "final_cash": format_decimal(self._ledger.cash),
+                "final_equity": format_decimal(final_equity),
+                "orders": len(orders),
+                "fills": len(self._ledger.fills),
+                "halted": self._halted,
+                "disarmed": self._disarmed,
+                "equity_curve_sha256": _curve_digest(self._eq_ts, self._eq_cash, self._eq_equity),
+            },
+        )
+        return BacktestResult(
+            request=self._request,
+            events=self._stream.records,
+            orders=orders,
+            fills=self._ledger.fills,
+            trades=tuple(self._fills.trades.closed),
+            equity=EquityCurve(self._eq_ts, self._eq_cash, self._eq_equity, self._eq_exposed),
+            final_cash=self._ledger.cash,
+            final_equity=final_equity,
+            costs_paid=self._fills.costs,
+            ambiguous_bars=self._broker.ambiguous_bars,
+            halted=self._halted,
+            disarmed=self._disarmed,
+            mode=self._mode if self._fast is not None or self._mode == "reference" else "reference",
+            columnar=self._columnar_problem is None,
+            columnar_note=self._columnar_problem,
+        )
+
+    def _run_columnar(self) -> tuple[Order, ...]:
+        """The whole run through the columnar kernel (raises OutsideEnvelope to fall back)."""
+        assert self._fast is not None
+        settings = self._request.config.settings
+        kernel = ColumnarKernel(
+            cols=self._cols,
+            targets=self._fast,
+            session_day=self._session_day,
+            settings=ExecutionSettings.model_validate(settings.execution.model_dump()),
+            engine_id=self._engine_id,
+            run_id=self._run_id,
+            starting_cash=self._starting_cash,
+            ledger=self._ledger,
+            risk=self._risk,
+            fills=self._fills,
+            stream=self._stream,
+            arm=self._authority.verifier,
+            arm_token=self._arm_token,
+            integrity=self,
+            risk_check=self._risk_check,
+            allocation=self._allocation_check,
+            progress=self._progress,
+        )
+        done = kernel.run()
+        self._eq_cash = done.cash_units
+        self._eq_equity = done.equity_units
+        self._eq_exposed = done.exposed
+        self._now = utc(int(self._eq_ts[-1]))
+        return done.orders
+
+    def _run_steps(self) -> tuple[Order, ...]:
+        """The whole run step by step (fast mode skips proven-quiet stretches)."""
+        n = self._cols.steps
+        step = 0
         report_every = max(n // 200, 1)
         next_report = 0
         while step < n:
@@ -804,43 +771,7 @@ class _Simulation:
             if self._progress is not None and step >= next_report:
                 self._progress(step, n)
                 next_report = step + report_every
-        if self._progress is not None:
-            self._progress(n, n)
-        final_equity = self._ledger.equity
-        self._stream.add(
-            self._now,
-            Topic.RUNTIME,
-            "BACKTEST_FINISHED",
-            {
-                "final_cash": format_decimal(self._ledger.cash),
-                "final_equity": format_decimal(final_equity),
-                "orders": len(self._gateway.orders()),
-                "fills": len(self._ledger.fills),
-                "halted": self._halted,
-                "disarmed": self._disarmed,
-                "equity_curve_sha256": _curve_digest(self._eq_ts, self._eq_cash, self._eq_equity),
-            },
-        )
-        return BacktestResult(
-            request=self._request,
-            events=self._stream.records,
-            orders=self._gateway.orders(),
-            fills=self._ledger.fills,
-            trades=tuple(self._trades.closed),
-            equity=EquityCurve(self._eq_ts, self._eq_cash, self._eq_equity, self._eq_exposed),
-            final_cash=self._ledger.cash,
-            final_equity=final_equity,
-            costs_paid=self._costs,
-            ambiguous_bars=self._broker.ambiguous_bars,
-            halted=self._halted,
-            disarmed=self._disarmed,
-            mode=self._mode if self._fast is not None or self._mode == "reference" else "reference",
-        )
-
-
-def _decimal_floor_units(value: Decimal) -> int:
-    """floor(value * 1e8) as an int (exact)."""
-    return int((value.scaleb(8)).to_integral_value(rounding="ROUND_FLOOR"))
+        return self._gateway.orders()
 
 
 def _forward_fill(
@@ -876,4 +807,10 @@ def run_simulation(
     """Run ``request``; ``mode`` is ``"fast"`` (default) or ``"reference"`` (bar by bar)."""
     if mode not in ("fast", "reference"):
         raise BacktestInputError(f"mode must be 'fast' or 'reference', not {mode!r}")
-    return _Simulation(request, registry, mode, progress).run()
+    columnar = mode == "fast"
+    try:
+        return _Simulation(request, registry, mode, progress, columnar=columnar).run()
+    except OutsideEnvelope as exc:  # redo the run step by step: it left the kernel's envelope
+        return _Simulation(
+            request, registry, mode, progress, columnar=False, fallback=exc.reason
+        ).run()

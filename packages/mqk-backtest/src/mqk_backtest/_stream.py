@@ -14,7 +14,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from mqk_schemas import Topic, event_id, format_decimal, format_utc, jsonable
+from mqk_schemas import Topic, event_id_texts, format_decimal, format_utc, jsonable
 
 __all__ = ["EventStream", "record_json"]
 
@@ -28,10 +28,12 @@ class EventStream:
     """Appends envelope-shaped records with consecutive ``seq`` numbers."""
 
     def __init__(self, run_id: uuid.UUID, engine_id: str) -> None:
-        self._run_id = run_id
         self._run = str(run_id)
         self._engine_id = engine_id
+        self._event_id = event_id_texts(run_id)
         self._records: list[dict[str, Any]] = []
+        self._ts: datetime | None = None
+        self._ts_text = ""
 
     @property
     def records(self) -> list[dict[str, Any]]:
@@ -52,19 +54,43 @@ class EventStream:
         causation_id: str | None = None,
     ) -> int:
         """Append one event; returns its ``seq``."""
+        return self.add_plain(
+            ts,
+            topic,
+            event_type,
+            _plain(payload),
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+        )
+
+    def add_plain(
+        self,
+        ts: datetime,
+        topic: Topic,
+        event_type: str,
+        payload: dict[str, Any],
+        *,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+    ) -> int:
+        """Append one event whose payload already holds plain JSON types only (exact decimals
+        as :func:`~mqk_schemas.format_decimal` strings); returns its ``seq``."""
         seq = len(self._records)
+        if ts != self._ts:  # events come in bursts with one timestamp: render it once
+            self._ts = ts
+            self._ts_text = format_utc(ts)
         self._records.append(
             {
-                "event_id": str(event_id(self._run_id, seq)),
+                "event_id": self._event_id(seq),
                 "run_id": self._run,
                 "engine_id": self._engine_id,
-                "ts_utc": format_utc(ts),
+                "ts_utc": self._ts_text,
                 "seq": seq,
                 "topic": topic.value,
                 "event_type": event_type,
                 "correlation_id": correlation_id,
                 "causation_id": causation_id,
-                "payload": _plain(payload),
+                "payload": payload,
             }
         )
         return seq

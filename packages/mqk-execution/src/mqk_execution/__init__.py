@@ -23,10 +23,11 @@ from mqk_execution._broker import (
     BrokerListener,
     BrokerUpdate,
 )
+from mqk_execution._checks import blocks, first_refusal, is_reducing
 from mqk_execution._desk import AuditFn, OrderDesk, RefusalFn, Stops
 from mqk_execution._events import EventSink, ExecutionEvent, GateCheck, SubmitResult
-from mqk_execution._fillmodel import CostModel, base_price, round_to_tick
-from mqk_execution._gateway import ExecutionGateway, blocks
+from mqk_execution._fillmodel import CENT, CostModel, base_price, round_to_tick
+from mqk_execution._gateway import ExecutionGateway
 from mqk_execution._intents import IntentPlan, targets_to_intents
 from mqk_execution._oms import LEGAL_TRANSITIONS, OrderManager, check_transition
 from mqk_execution._protocols import (
@@ -61,6 +62,7 @@ from mqk_execution.errors import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "CENT",
     "LEGAL_TRANSITIONS",
     "NOT_ARMED",
     "AllocationCheck",
@@ -110,6 +112,8 @@ __all__ = [
     "base_price",
     "blocks",
     "check_transition",
+    "first_refusal",
+    "is_reducing",
     "round_to_tick",
     "targets_to_intents",
 ]

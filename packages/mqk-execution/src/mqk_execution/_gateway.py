@@ -31,6 +31,7 @@ from typing import Any
 
 from mqk_execution._arming import ArmVerifier
 from mqk_execution._broker import Bracket, BrokerAdapter, BrokerCapability, BrokerUpdate
+from mqk_execution._checks import first_refusal, is_reducing
 from mqk_execution._events import EventSink, ExecutionEvent, GateCheck, SubmitResult
 from mqk_execution._oms import OrderManager, check_transition
 from mqk_execution._protocols import (
@@ -55,19 +56,9 @@ from mqk_schemas import (
 )
 from mqk_schemas import client_order_id as make_client_order_id
 
-__all__ = ["ExecutionGateway", "blocks"]
+__all__ = ["ExecutionGateway"]
 
-_HALTS = frozenset({Action.HALT_NEW, Action.FLATTEN_AND_HALT})
 _BROKER_STATES = frozenset({OrderStatus.SUBMITTED, OrderStatus.CANCELED, OrderStatus.REJECTED})
-
-
-def blocks(decision: Decision, reducing: bool) -> bool:
-    """True when ``decision`` refuses an order: halts refuse only risk-increasing ones."""
-    if decision.action is Action.ALLOW:
-        return False
-    if decision.action in _HALTS:
-        return not reducing
-    return True
 
 
 class ExecutionGateway:
@@ -328,21 +319,19 @@ class ExecutionGateway:
     def _gate(
         self, intent: OrderIntent, context: PreTradeContext, arm_token: object
     ) -> SubmitResult | None:
-        ts = context.ts_utc
-        armed = self._arm.verify(arm_token)
-        if not armed.allowed:
-            return self._refuse(intent, GateCheck.ARMED, armed, context, ts)
-        integrity = self._integrity.integrity_decision(intent.symbol)
-        if blocks(integrity, context.reducing):
-            return self._refuse(intent, GateCheck.INTEGRITY, integrity, context, ts)
-        risk = self._risk.check(intent, context)
-        if blocks(risk, context.reducing):
-            return self._refuse(intent, GateCheck.RISK, risk, context, ts)
-        if not context.reducing:
-            allocation = self._allocation.check(intent, context)
-            if blocks(allocation, False):
-                return self._refuse(intent, GateCheck.ALLOCATION, allocation, context, ts)
-        return None
+        refusal = first_refusal(
+            intent,
+            context,
+            arm_token,
+            arm=self._arm,
+            integrity=self._integrity,
+            risk=self._risk,
+            allocation=self._allocation,
+        )
+        if refusal is None:
+            return None
+        check, decision = refusal
+        return self._refuse(intent, check, decision, context, context.ts_utc)
 
     def _intent_problem(self, intent: OrderIntent) -> Decision | None:
         if intent.engine_id != self._engine_id:
@@ -371,7 +360,7 @@ class ExecutionGateway:
     ) -> PreTradeContext:
         position = self._positions.position(intent.symbol)
         pending = self._oms.pending_quantity(intent.symbol, intent.side, exclude=exclude)
-        reducing = position * intent.side.sign < 0 and pending + intent.quantity <= abs(position)
+        reducing = is_reducing(position, intent.side, intent.quantity, pending)
         return PreTradeContext(
             engine_id=self._engine_id,
             run_id=self._run_id,

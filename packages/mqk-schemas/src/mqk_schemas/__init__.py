@@ -42,6 +42,7 @@ from mqk_schemas.identity import (
     client_order_id,
     engine_of_client_order_id,
     event_id,
+    event_id_texts,
 )
 from mqk_schemas.market import Bar, Instrument
 from mqk_schemas.trading import (
@@ -112,6 +113,7 @@ __all__ = [
     "client_order_id",
     "engine_of_client_order_id",
     "event_id",
+    "event_id_texts",
     "format_decimal",
     "format_utc",
     "jsonable",

@@ -1,0 +1,128 @@
+"""The bars as numpy columns in 1e-8 fixed-point units, and the conversions around them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from mqk_backtest.errors import BacktestInputError
+from mqk_schemas import BarFrame
+
+__all__ = [
+    "SCALE",
+    "Columns",
+    "FastTargets",
+    "columns_of",
+    "decimal_floor_units",
+    "decimal_to_units",
+    "units_to_decimal",
+    "utc",
+]
+
+SCALE = 100_000_000
+"""Units per whole: prices, quantities, cash and equity are int64 multiples of 1e-8."""
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def units_to_decimal(units: int) -> Decimal:
+    """The exact Decimal of ``units`` 1e-8 units."""
+    return Decimal(units).scaleb(-8)
+
+
+def decimal_to_units(value: Decimal, what: str) -> int:
+    """``value`` in 1e-8 units; more than 8 decimals is a :class:`BacktestInputError`."""
+    scaled = value.scaleb(8)
+    if scaled != scaled.to_integral_value():
+        raise BacktestInputError(f"{what} {value} has more than 8 decimals")
+    return int(scaled)
+
+
+def decimal_floor_units(value: Decimal) -> int:
+    """floor(value * 1e8) as an int (exact)."""
+    return int((value.scaleb(8)).to_integral_value(rounding="ROUND_FLOOR"))
+
+
+def utc(us: int) -> datetime:
+    """The UTC datetime of epoch microseconds ``us``."""
+    return _EPOCH + timedelta(microseconds=us)
+
+
+@dataclass(frozen=True, slots=True)
+class Columns:
+    """The bars sorted by (close time, symbol) as numpy columns, plus step boundaries.
+
+    A *step* is every symbol's bar with one close time; ``step_start[k]`` is its first row.
+    """
+
+    frame: BarFrame
+    symbols: tuple[str, ...]
+    sym: npt.NDArray[np.int32]
+    ts: npt.NDArray[np.int64]
+    open: npt.NDArray[np.int64]
+    high: npt.NDArray[np.int64]
+    low: npt.NDArray[np.int64]
+    close: npt.NDArray[np.int64]
+    volume: npt.NDArray[np.int64]
+    complete: npt.NDArray[np.bool_]
+    step_start: npt.NDArray[np.int64]
+    step_of_row: npt.NDArray[np.int64]
+
+    @property
+    def steps(self) -> int:
+        """Number of steps."""
+        return int(self.step_start.shape[0]) - 1
+
+
+def columns_of(frame: BarFrame) -> Columns:
+    """Sort ``frame`` by (close time, symbol) and take its columns in fixed-point units."""
+    df = frame.frame
+    ts_raw = df.get_column("ts_close_utc").dt.epoch("us").to_numpy()
+    single = df.get_column("symbol").n_unique() == 1
+    if not (single and bool(np.all(ts_raw[1:] > ts_raw[:-1]))):  # one sorted series: as is
+        df = df.sort(["ts_close_utc", "symbol"], maintain_order=True)
+        ts_raw = df.get_column("ts_close_utc").dt.epoch("us").to_numpy()
+    ordered = BarFrame(frame.timeframe, df)
+    symbol_column = df.get_column("symbol")
+    symbols = tuple(sorted(symbol_column.unique().to_list()))
+    codes = symbol_column.cast(pl.Enum(list(symbols))).to_physical().to_numpy()
+    sym = codes.astype(np.int32)
+    ts = ts_raw.astype(np.int64, copy=False)
+
+    def units(name: str) -> npt.NDArray[np.int64]:
+        column = df.get_column(name).to_physical().cast(pl.Int64)
+        return column.to_numpy().astype(np.int64, copy=False)
+
+    change = np.flatnonzero(np.r_[True, ts[1:] != ts[:-1]])
+    step_start = np.r_[change, ts.shape[0]].astype(np.int64)
+    step_of_row = np.repeat(np.arange(change.shape[0], dtype=np.int64), np.diff(step_start))
+    return Columns(
+        frame=ordered,
+        symbols=symbols,
+        sym=sym,
+        ts=ts,
+        open=units("open"),
+        high=units("high"),
+        low=units("low"),
+        close=units("close"),
+        volume=units("volume"),
+        complete=df.get_column("is_complete").to_numpy().astype(np.bool_),
+        step_start=step_start,
+        step_of_row=step_of_row,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class FastTargets:
+    """Per-row strategy output from the vectorised form (rows of :class:`Columns`)."""
+
+    quantity: npt.NDArray[np.int64]
+    active: npt.NDArray[np.bool_]
+    stop: npt.NDArray[np.int64]
+    take_profit: npt.NDArray[np.int64]
+    change_rows: npt.NDArray[np.int64]

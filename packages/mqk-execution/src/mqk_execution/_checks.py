@@ -1,0 +1,63 @@
+"""The gateway's pre-trade checks as plain functions, so every order path runs the same code.
+
+:class:`~mqk_execution.ExecutionGateway` calls them before it sends anything; a backtest kernel
+that simulates the broker itself calls exactly the same ones (and treats any refusal as a reason
+to hand the run back to the full engine).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from mqk_execution._arming import ArmVerifier
+from mqk_execution._events import GateCheck
+from mqk_execution._protocols import AllocationCheck, IntegrityView, PreTradeContext, RiskCheck
+from mqk_schemas import Action, Decision, OrderIntent, Side
+
+__all__ = ["blocks", "first_refusal", "is_reducing"]
+
+_HALTS = frozenset({Action.HALT_NEW, Action.FLATTEN_AND_HALT})
+
+
+def blocks(decision: Decision, reducing: bool) -> bool:
+    """True when ``decision`` refuses an order: halts refuse only risk-increasing ones."""
+    if decision.action is Action.ALLOW:
+        return False
+    if decision.action in _HALTS:
+        return not reducing
+    return True
+
+
+def is_reducing(position: Decimal, side: Side, quantity: Decimal, pending: Decimal) -> bool:
+    """True when an order can only bring ``position`` towards zero: it is on the opposite side
+    and, with the ``pending`` unfilled same-side quantity, does not exceed the position."""
+    return position * side.sign < 0 and pending + quantity <= abs(position)
+
+
+def first_refusal(
+    intent: OrderIntent,
+    context: PreTradeContext,
+    arm_token: object,
+    *,
+    arm: ArmVerifier,
+    integrity: IntegrityView,
+    risk: RiskCheck,
+    allocation: AllocationCheck,
+) -> tuple[GateCheck, Decision] | None:
+    """The first check that refuses ``intent`` (ARMED -> INTEGRITY -> RISK -> ALLOCATION) and
+    its decision, or None when every check passes. Allocation is checked for risk-increasing
+    orders only."""
+    armed = arm.verify(arm_token)
+    if not armed.allowed:
+        return GateCheck.ARMED, armed
+    decision = integrity.integrity_decision(intent.symbol)
+    if blocks(decision, context.reducing):
+        return GateCheck.INTEGRITY, decision
+    decision = risk.check(intent, context)
+    if blocks(decision, context.reducing):
+        return GateCheck.RISK, decision
+    if not context.reducing:
+        decision = allocation.check(intent, context)
+        if blocks(decision, False):
+            return GateCheck.ALLOCATION, decision
+    return None
