@@ -3,25 +3,28 @@
 The envelope: one strategy with a vectorised form, not shadow, MARKET orders only (no stops or
 take-profits), whole-share targets that never jump from long to short in one step, no submit
 latency, no partial fills, no same-bar fills, and bars the integrity scan proves clean (every
-row ALLOW with reason OK, no tolerated gaps, no stale-feed pause). Inside it, every order the
-strategy asks for is sent at the bar it asks on and filled in full at that symbol's next bar's
-open (cost model applied), unless a gate refuses it. So the kernel:
+row ALLOW with reason OK, no tolerated gaps, no stale-feed pause). Inside it an order the
+strategy asks for is sent on the bar it asks on and, once accepted, filled in full at that
+symbol's next bar's open (cost model applied). So the kernel works a block of steps at a time:
 
-1. derives the whole order schedule from the precomputed targets, prices each fill with the
-   SimBroker's own :class:`~mqk_execution.CostModel`, and computes cash, positions and equity of
-   every step as int64 columns;
-2. walks only the steps where something happens — a fill, an order, a session's first or last
-   step, a new equity peak — and there runs the real components: every fill goes into the
-   real :class:`~mqk_portfolio.EngineLedger` and :class:`~mqk_risk.RiskEngine` (PDT), every
-   order through the gateway's own pre-trade checks (:func:`~mqk_execution.first_refusal`:
-   armed, integrity, risk, allocation), and the risk engine is marked there;
-3. proves the steps in between quiet: the session and peak are unchanged there, so the risk
-   floor is too, and the lowest equity of each such stretch must stay above it.
+1. it plans the block's orders from the precomputed targets as the order desk would (an order
+   wherever the target differs from what will be held; a refused entry is not retried while
+   the target stays the same), prices their fills with the SimBroker's own
+   :class:`~mqk_execution.CostModel`, and computes cash, positions and equity of every step as
+   int64 columns;
+2. it walks only the steps where something happens — a fill, an order, a session's first or
+   last step, a new equity peak — and there runs the real components: fills go into the real
+   :class:`~mqk_portfolio.EngineLedger` and :class:`~mqk_risk.RiskEngine` (PDT), every order
+   through the gateway's own pre-trade checks (:func:`~mqk_execution.first_refusal`: armed,
+   integrity, risk, allocation), and the risk engine is marked; a refused order is recorded as
+   the gateway records it and the rest of the block is planned again;
+3. it proves the steps in between quiet: the session and the peak are unchanged there, so the
+   risk floor is too, and their equity must stay above it.
 
-Anything the schedule did not assume — a refused order, a risk decision, equity reaching the
-floor, a ledger that disagrees with the columns — raises :class:`OutsideEnvelope`, and the run
-is redone by the step engine from the start. The events, orders, fills and equity are exactly
-those of bar-by-bar mode (the fast == reference tests run through this kernel).
+Anything else — a risk switch tripping, equity reaching the floor, a refused exit, a halt, a
+ledger that disagrees with the columns — raises :class:`OutsideEnvelope`, and the run is redone
+by the step engine from the start. The events, orders, fills and equity are exactly those of
+bar-by-bar mode (the fast == reference tests run through this kernel).
 """
 
 from __future__ import annotations
@@ -57,11 +60,14 @@ from mqk_execution import (
     RiskCheck,
     first_refusal,
     is_reducing,
+    refusal_record,
 )
 from mqk_integrity import FrameScan
 from mqk_portfolio import EngineLedger
-from mqk_risk import RiskEngine
+from mqk_risk import RiskEngine, TradingState
 from mqk_schemas import (
+    Action,
+    Decision,
     Fill,
     Order,
     OrderIntent,
@@ -77,14 +83,18 @@ from mqk_strategy import fixed_to_decimal
 
 __all__ = ["ColumnarKernel", "KernelRun", "OutsideEnvelope", "envelope_problem"]
 
+BLOCK_ROWS = 4096
+"""Bars planned at once, about (a refusal re-plans the rest of its block)."""
+
 _ZERO = Decimal(0)
 _DAY0 = date(1970, 1, 1)
 _BUY, _SELL = Side.BUY, Side.SELL
-_MARKET, _GTC, _FILLED = OrderType.MARKET, TimeInForce.GTC, OrderStatus.FILLED
+_MARKET, _GTC = OrderType.MARKET, TimeInForce.GTC
 _INT64_HEADROOM = 2**62
+_NO_STEP = -1
 
 
-class OutsideEnvelope(Exception):  # noqa: N818 - a signal to fall back, not a failure
+class OutsideEnvelope(Exception):  # noqa: N818 - a signal to hand over, not a failure
     """The run left the kernel's envelope; ``reason`` says where (the step engine takes over)."""
 
     def __init__(self, reason: str) -> None:
@@ -139,26 +149,49 @@ class KernelRun:
 
 
 @dataclass(slots=True)
-class _Schedule:
-    """Every order the targets ask for, in submission order (one row per order)."""
+class _Planned:
+    """An order the targets ask for: its row, symbol, target and the position it expects.
 
-    row: npt.NDArray[np.int64]
-    sym: npt.NDArray[np.int64]
-    wanted: npt.NDArray[np.int64]
-    before: npt.NDArray[np.int64]
-    fill_row: npt.NDArray[np.int64]  # -1: the order rests at the end of the data
+    ``fill_step`` is the step of the symbol's next bar (where it fills), -1 if there is none.
+    """
+
+    row: int
+    step: int
+    sym: int
+    wanted: int
+    before: int
+    fill_row: int
+    fill_step: int
+    refused: bool = False  # a halted engine's entry: expected to be refused
+    price: Decimal = _ZERO
+    fee: Decimal = _ZERO
+    flow: int = 0  # cash change of the fill, 1e-8 units
 
 
 @dataclass(slots=True)
 class _Working:
     """A sent order waiting for its fill."""
 
+    plan: _Planned
     coid: str
     symbol: str
     side: Side
     quantity: Decimal
     broker_order_id: str
     created_at: datetime
+    index: int
+
+
+@dataclass(slots=True)
+class _Window:
+    """Columns of steps ``start..stop-1`` under the current plan, and its busy steps."""
+
+    start: int
+    cash: npt.NDArray[np.int64]
+    equity: npt.NDArray[np.int64]
+    marked: npt.NDArray[np.bool_]
+    marks: list[npt.NDArray[np.int64]]
+    busy: list[int]
 
 
 class ColumnarKernel:
@@ -183,15 +216,15 @@ class ColumnarKernel:
         integrity: IntegrityView,
         risk_check: RiskCheck,
         allocation: AllocationCheck,
+        record: Callable[[datetime, Topic, Decision, str | None], None],
         progress: Callable[[int, int], None] | None,
     ) -> None:
         self._cols = cols
-        self._targets = targets
+        self._record = record
         self._session_day = session_day
         self._costs = CostModel.from_settings(settings)
         self._engine_id = engine_id
         self._run_id = run_id
-        self._starting_cash = starting_cash
         self._ledger = ledger
         self._risk = risk
         self._fills = fills
@@ -203,213 +236,383 @@ class ColumnarKernel:
         self._allocation = allocation
         self._progress = progress
 
-    # -- 1. the schedule and its columns ------------------------------------------------------
-
-    def _schedule(self) -> _Schedule:
-        cols, targets = self._cols, self._targets
-        parts: list[tuple[npt.NDArray[np.int64], ...]] = []
+        n = cols.steps
+        self._rows: list[npt.NDArray[np.int64]] = []
+        self._asked_rows: list[npt.NDArray[np.int64]] = []
+        self._asked_qty: list[npt.NDArray[np.int64]] = []
+        self._next_row = np.full(cols.sym.shape[0], -1, dtype=np.int64)
         for index in range(len(cols.symbols)):
             rows = np.flatnonzero(cols.sym == index).astype(np.int64)
+            self._rows.append(rows)
+            self._next_row[rows[:-1]] = rows[1:]
             asked = rows[targets.active[rows]]
-            if asked.size == 0:
-                continue
-            wanted = targets.quantity[asked]
-            before = np.r_[np.int64(0), wanted[:-1]]
-            change = wanted != before
-            order_rows, wanted, before = asked[change], wanted[change], before[change]
-            if (np.sign(wanted) * np.sign(before) < 0).any():
-                raise OutsideEnvelope("a target crosses from long to short in one step")
-            after = np.searchsorted(rows, order_rows) + 1
-            fill_row = np.where(after < rows.shape[0], rows[np.minimum(after, rows.size - 1)], -1)
-            symbol = np.full(order_rows.shape[0], index, dtype=np.int64)
-            parts.append((order_rows, symbol, wanted, before, fill_row.astype(np.int64)))
-        if not parts:
-            empty = np.zeros(0, dtype=np.int64)
-            return _Schedule(empty, empty, empty, empty, empty)
-        merged = [np.concatenate([p[k] for p in parts]) for k in range(5)]
-        order = np.argsort(merged[0], kind="stable")
-        return _Schedule(*(column[order] for column in merged))
+            self._asked_rows.append(asked)
+            self._asked_qty.append(targets.quantity[asked])
+        self._first_step = [int(cols.step_of_row[r[0]]) if r.size else n for r in self._rows]
+        days = session_day
+        self._session_edge = np.r_[True, days[1:] != days[:-1]] | np.r_[days[1:] != days[:-1], True]
 
-    def _fill_prices(self, plan: _Schedule) -> tuple[list[Decimal], list[Decimal]]:
-        """Each filled order's price and fee, from the SimBroker's cost model (CENT tick)."""
-        cols, costs = self._cols, self._costs
-        prices: list[Decimal] = []
-        fees: list[Decimal] = []
-        for f, wanted, before in zip(
-            plan.fill_row.tolist(), plan.wanted.tolist(), plan.before.tolist(), strict=True
-        ):
-            if f < 0:
-                prices.append(_ZERO)
-                fees.append(_ZERO)
-                continue
-            side = _BUY if wanted > before else _SELL
-            open_ = units_to_decimal(int(cols.open[f]))
-            high = units_to_decimal(int(cols.high[f]))
-            low = units_to_decimal(int(cols.low[f]))
-            price = costs.fill_price(open_, side, None, CENT, open_, high, low)
-            quantity = Decimal(abs(wanted - before) // SCALE)
-            prices.append(price)
-            fees.append(costs.order_fee_total(costs.raw_commission(quantity, price)))
-        return prices, fees
+        self._cash = np.zeros(n, dtype=np.int64)
+        self._equity = np.zeros(n, dtype=np.int64)
+        self._exposed = np.zeros(n, dtype=np.bool_)
+        self._held = [0] * len(cols.symbols)  # what each symbol holds once its orders fill
+        self._memo: list[tuple[int, int] | None] = [None] * len(cols.symbols)
+        self._working: dict[int, _Working] = {}
+        self._orders: list[Order | None] = []
+        self._seq = 0
+        self._broker_seq = 0
+        self._prices: dict[tuple[int, int], tuple[Decimal, Decimal, int]] = {}
 
-    def _curves(
-        self, plan: _Schedule, prices: list[Decimal], fees: list[Decimal]
-    ) -> tuple[
-        npt.NDArray[np.int64],
-        npt.NDArray[np.int64],
-        npt.NDArray[np.bool_],
-        dict[int, npt.NDArray[np.int64]],
-    ]:
-        """Cash, equity and exposure of every step, and each symbol's mark per step."""
-        cols = self._cols
-        n = cols.steps
-        filled = plan.fill_row >= 0
-        fill_rows = plan.fill_row[filled]
-        fill_steps = cols.step_of_row[fill_rows]
-        shares = (plan.wanted[filled] - plan.before[filled]) // SCALE
-        price_units = np.array(
-            [decimal_to_units(p, "fill price") for p, ok in zip(prices, filled, strict=True) if ok],
-            dtype=np.int64,
-        )
-        fee_units = np.array(
-            [decimal_to_units(f, "fee") for f, ok in zip(fees, filled, strict=True) if ok],
-            dtype=np.int64,
-        )
-        flows = np.zeros(n, dtype=np.int64)
-        np.add.at(flows, fill_steps, -(shares * price_units) - fee_units)
-        cash = decimal_to_units(self._starting_cash, "starting cash") + np.cumsum(flows)
-        equity = cash.copy()
-        exposed = np.zeros(n, dtype=np.bool_)
-        marks: dict[int, npt.NDArray[np.int64]] = {}
-        fill_sym = plan.sym[filled]
-        for index in range(len(cols.symbols)):
-            rows = np.flatnonzero(cols.sym == index)
-            steps = cols.step_of_row[rows]
-            mark = np.zeros(n, dtype=np.int64)
-            mark[steps] = cols.close[rows]
-            seen = np.zeros(n, dtype=np.int64)
-            seen[steps] = 1
-            last = np.maximum.accumulate(np.where(seen == 1, np.arange(n), -1))
-            mark = np.where(last >= 0, mark[np.maximum(last, 0)], 0)
-            marks[index] = mark
-            mine = fill_sym == index
-            if not mine.any():
-                continue
-            moves = np.zeros(n, dtype=np.int64)
-            moves[fill_steps[mine]] = shares[mine]
-            held = np.cumsum(moves)
-            equity += held * mark
-            exposed |= held != 0
-        return cash, equity, exposed, marks
-
-    # -- 2. the walk over the steps where something happens ----------------------------------
+    # -- the run -------------------------------------------------------------------------
 
     def run(self) -> KernelRun:
         """Run the backtest; raises :class:`OutsideEnvelope` when it leaves the envelope."""
+        n = self._cols.steps
+        block = max(16, BLOCK_ROWS // len(self._cols.symbols))
+        for start in range(0, n, block):
+            stop = min(n, start + block)
+            self._block(start, stop)
+            if self._progress is not None:
+                self._progress(stop, n)
+        orders = tuple(
+            order if order is not None else self._resting(self._working_at(index))
+            for index, order in enumerate(self._orders)
+        )
+        return KernelRun(orders, self._cash, self._equity, self._exposed)
+
+    def _block(self, start: int, stop: int) -> None:
         cols = self._cols
-        n = cols.steps
-        plan = self._schedule()
-        prices, fees = self._fill_prices(plan)
-        cash, equity, exposed, marks = self._curves(plan, prices, fees)
-
-        days = self._session_day
-        first = np.r_[True, days[1:] != days[:-1]]
-        last = np.r_[days[1:] != days[:-1], True]
-        initial = decimal_to_units(self._starting_cash, "starting cash")
-        running = np.maximum.accumulate(np.maximum(equity, initial))
-        peak_before = np.r_[np.int64(initial), running[:-1]]
-        marked = first | last | (equity > peak_before)
-        mark_steps = np.flatnonzero(marked)
-        # lowest equity of each stretch [mark_steps[k], mark_steps[k+1]) without its mark step
-        masked = np.where(marked, np.iinfo(np.int64).max, equity)
-        stretch_low = np.minimum.reduceat(masked, mark_steps)
-        stretch_of_mark = np.full(n, -1, dtype=np.int64)
-        stretch_of_mark[mark_steps] = np.arange(mark_steps.shape[0])
-
-        order_steps = cols.step_of_row[plan.row]
-        filled_mask = plan.fill_row >= 0
-        fill_steps = np.where(filled_mask, cols.step_of_row[np.maximum(plan.fill_row, 0)], -1)
-        busy = np.unique(np.concatenate([mark_steps, order_steps, fill_steps[filled_mask]]))
-
-        # per step: the orders sent there and the fills made there (indices into the plan)
-        fills_by_step = _group(fill_steps[filled_mask], np.flatnonzero(filled_mask))
-        orders_by_step = _group(order_steps, np.arange(plan.row.shape[0]))
-        first_step = {
-            index: int(cols.step_of_row[int(np.argmax(cols.sym == index))])
-            for index in range(len(cols.symbols))
-        }
-
-        working: dict[int, _Working] = {}
-        orders: list[Order | None] = [None] * int(plan.row.shape[0])
-        next_seq = 0
-        report_every = max(n // 200, 1)
-        next_report = 0
-        for step in busy.tolist():
+        row_lo, row_hi = int(cols.step_start[start]), int(cols.step_start[stop])
+        plan = self._plan_all(row_lo, row_hi)
+        marks = [self._marks(sym, start, stop, row_lo, row_hi) for sym in range(len(cols.symbols))]
+        window = self._window(start, stop, plan, marks)
+        sends = _by_step(plan)
+        done = start - 1
+        k = 0
+        while True:
+            upcoming = window.busy[k] if k < len(window.busy) else stop
+            # steps in between change nothing but equity; any of them (or the busy step
+            # itself) at or below the risk floor trips a switch there, as bar by bar
+            breach = self._first_breach(done + 1, min(upcoming + 1, stop))
+            if breach is None and k == len(window.busy):
+                return
+            step = breach if breach is not None else upcoming
             now = utc(int(cols.ts[int(cols.step_start[step])]))
-            session = _DAY0 + timedelta(days=int(days[step]))
-            for k in fills_by_step.get(step, ()):
-                order, fill = self._fill(working.pop(k), prices[k], fees[k], now)
-                orders[k] = order
-                base = units_to_decimal(int(cols.open[int(plan.fill_row[k])]))
-                self._fills.apply(fill, base, session)
-            sends = orders_by_step.get(step, ())
-            stretch = int(stretch_of_mark[step])
-            if stretch >= 0 or sends:
-                self._ledger.mark_all(
-                    {
-                        cols.symbols[i]: units_to_decimal(int(m[step]))
-                        for i, m in marks.items()
-                        if first_step[i] <= step
-                    }
+            session = _DAY0 + timedelta(days=int(self._session_day[step]))
+            self._fill_due(step, now, session)
+            marked = breach is not None or bool(window.marked[step - window.start])
+            todo = sends.get(step, [])
+            if marked or todo:
+                self._mark_ledger(window, step)
+            replanned = False
+            if marked and self._mark_risk(now, session, step):
+                # a switch tripped: flatten if asked, then everything is planned anew
+                self._flatten(step, now, session)
+                plan = self._plan_all(int(cols.step_start[step]), row_hi)
+                sends = _by_step(plan)
+                todo = sends.get(step, [])
+                window = self._window(step + 1, stop, plan, marks)
+                replanned = True
+            elif breach is not None:
+                raise OutsideEnvelope(
+                    f"equity reached the risk floor at {now.isoformat()} and no switch tripped"
                 )
-            if stretch >= 0:
-                self._mark_risk(now, session, step, cash, equity, int(stretch_low[stretch]))
-            for k in sends:
-                working[k] = self._send(plan, k, next_seq, now)
-                orders[k] = self._sent_order(working[k], now)
-                next_seq += 1
-            if self._progress is not None and step >= next_report:
-                self._progress(step, n)
-                next_report = step + report_every
-        done = tuple(order for order in orders if order is not None)
-        return KernelRun(done, cash, equity, exposed)
+            j = 0
+            while j < len(todo):
+                planned = todo[j]
+                if self._send(planned, now, session):
+                    j += 1
+                    continue
+                # refused: plan this symbol again from the next row, and the rest of the block
+                rest = [p for p in plan if p.row > planned.row and p.sym != planned.sym]
+                again = self._plan(planned.sym, planned.row + 1, row_hi)
+                plan = sorted([*rest, *again], key=lambda p: p.row)
+                sends = _by_step(plan)
+                todo = sends.get(step, [])
+                j = 0
+                window = self._window(step + 1, stop, plan, marks)
+                replanned = True
+            done = step
+            if replanned:
+                k = 0
+            elif step == upcoming:
+                k += 1
 
-    def _mark_risk(
-        self,
-        now: datetime,
-        session: date,
-        step: int,
-        cash: npt.NDArray[np.int64],
-        equity: npt.NDArray[np.int64],
-        stretch_low: int,
-    ) -> None:
-        ledger = self._ledger
-        if decimal_to_units(ledger.cash, "cash") != int(cash[step]) or decimal_to_units(
-            ledger.equity, "equity"
-        ) != int(equity[step]):
-            raise OutsideEnvelope(
-                f"the ledger ({ledger.cash} cash, {ledger.equity} equity) disagrees with the"
-                f" columns at {now.isoformat()}"
-            )
-        if self._risk.on_mark(now, ledger.equity, session=session, data_ts=now):
-            raise OutsideEnvelope(f"a risk switch trips at {now.isoformat()}")
-        floor = self._risk.equity_floor
-        if floor is not None and stretch_low <= decimal_floor_units(floor):
-            raise OutsideEnvelope(f"equity reaches the risk floor after {now.isoformat()}")
+    def _plan_all(self, row_from: int, row_hi: int) -> list[_Planned]:
+        """Every symbol's orders on rows ``row_from..row_hi-1``, in row order."""
+        return sorted(
+            (p for i in range(len(self._cols.symbols)) for p in self._plan(i, row_from, row_hi)),
+            key=lambda p: p.row,
+        )
 
-    def _send(self, plan: _Schedule, k: int, seq: int, now: datetime) -> _Working:
-        """Check order ``k`` of the plan exactly as the gateway would and record it as sent."""
+    def _flatten(self, step: int, now: datetime, session: date) -> None:
+        """The order desk's answer to a FLATTEN_AND_HALT: a reduce-only order closing every
+        open position (position plus working orders), sorted by symbol."""
+        if not self._risk.flatten_requested:
+            return
         cols = self._cols
-        row = int(plan.row[k])
-        symbol = cols.symbols[int(plan.sym[k])]
-        wanted = fixed_to_decimal(int(plan.wanted[k]))
-        current = self._ledger.position(symbol) + _ZERO
+        row_hi = int(cols.step_start[step + 1])
+        for sym, symbol in enumerate(cols.symbols):
+            if self._ledger.position(symbol) == 0:
+                if sym in self._working:
+                    raise OutsideEnvelope(f"{symbol} is flat with an order working at a flatten")
+                continue
+            memo = self._memo[sym]
+            if memo is not None and memo[0] == 0:
+                continue  # the desk does not ask again for a refused flat target
+            self._memo[sym] = None
+            if self._held[sym] == 0:
+                continue  # already on its way to flat
+            rows = self._rows[sym]
+            row = int(rows[int(np.searchsorted(rows, row_hi)) - 1])
+            fill_row = int(self._next_row[row])
+            fill_step = int(cols.step_of_row[fill_row]) if fill_row >= 0 else _NO_STEP
+            planned = _Planned(row, step, sym, 0, self._held[sym], fill_row, fill_step)
+            if fill_row >= 0:
+                self._price(planned)
+            if not self._send(planned, now, session):
+                raise OutsideEnvelope(f"a flattening order of {symbol} was refused")
+
+    # -- planning --------------------------------------------------------------------------
+
+    def _plan(self, sym: int, row_from: int, row_hi: int) -> list[_Planned]:
+        """The orders symbol ``sym`` asks for on rows ``row_from..row_hi-1``, as
+        :class:`~mqk_execution.OrderDesk` makes them: an order wherever the target differs from
+        what will be held, except while a refused target is asked for again. Active engines
+        expect every order accepted; halted ones expect risk-increasing orders refused."""
+        rows, asked = self._asked_rows[sym], self._asked_qty[sym]
+        lo = int(np.searchsorted(rows, row_from))
+        hi = int(np.searchsorted(rows, row_hi))
+        wanted, at = asked[lo:hi], rows[lo:hi]
+        memo = self._memo_at(sym, row_from)
+        if memo is not None:  # a refused target waits until the strategy moves off it
+            moved = np.flatnonzero(wanted != memo)
+            if moved.size == 0:
+                return []
+            wanted, at = wanted[int(moved[0]) :], at[int(moved[0]) :]
+        state = self._risk.trading_state
+        if state is TradingState.DISARMED:
+            raise OutsideEnvelope("the risk engine is disarmed")
+        orders: list[tuple[int, int, int, bool]]
+        if state is TradingState.ACTIVE:
+            before = np.r_[np.int64(self._held[sym]), wanted[:-1]]
+            change = wanted != before
+            orders = [
+                (row, want, held, False)
+                for row, want, held in zip(
+                    at[change].tolist(),
+                    wanted[change].tolist(),
+                    before[change].tolist(),
+                    strict=True,
+                )
+            ]
+        else:
+            orders = self._plan_halted(sym, at, wanted)
+        cols = self._cols
+        plan = []
+        for row, want, held, refused in orders:
+            if want * held < 0:
+                raise OutsideEnvelope("a target crosses from long to short in one step")
+            fill_row = -1 if refused else int(self._next_row[row])
+            fill_step = int(cols.step_of_row[fill_row]) if fill_row >= 0 else _NO_STEP
+            step = int(cols.step_of_row[row])
+            planned = _Planned(row, step, sym, want, held, fill_row, fill_step, refused)
+            if fill_row >= 0:
+                self._price(planned)
+            plan.append(planned)
+        return plan
+
+    def _plan_halted(
+        self, sym: int, at: npt.NDArray[np.int64], wanted: npt.NDArray[np.int64]
+    ) -> list[tuple[int, int, int, bool]]:
+        """(row, target, held, refused) of a halted engine: exits pass, entries are refused."""
+        moved = np.r_[True, wanted[1:] != wanted[:-1]] if wanted.size else wanted.astype(bool)
+        held = self._held[sym]
+        orders = []
+        for row, want in zip(at[moved].tolist(), wanted[moved].tolist(), strict=True):
+            if want == held:
+                continue
+            reducing = want * held >= 0 and abs(want) < abs(held)
+            orders.append((row, want, held, not reducing))
+            if reducing:
+                held = want
+        return orders
+
+    def _memo_at(self, sym: int, row_from: int) -> int | None:
+        """The refused target of ``sym`` still in force at ``row_from`` (the order desk forgets
+        it at the first row asking for something else)."""
+        memo = self._memo[sym]
+        if memo is None:
+            return None
+        value, since = memo
+        rows, asked = self._asked_rows[sym], self._asked_qty[sym]
+        lo = int(np.searchsorted(rows, since, side="right"))
+        hi = int(np.searchsorted(rows, row_from))
+        if (asked[lo:hi] != value).any():
+            self._memo[sym] = None
+            return None
+        return value
+
+    def _price(self, planned: _Planned) -> None:
+        """The fill price and fee of ``planned`` from the SimBroker's cost model (CENT tick)."""
+        key = (planned.fill_row, planned.wanted - planned.before)
+        known = self._prices.get(key)
+        if known is not None:
+            planned.price, planned.fee, planned.flow = known
+            return
+        cols, costs, f = self._cols, self._costs, planned.fill_row
+        side = _BUY if planned.wanted > planned.before else _SELL
+        open_ = units_to_decimal(int(cols.open[f]))
+        high = units_to_decimal(int(cols.high[f]))
+        low = units_to_decimal(int(cols.low[f]))
+        price = costs.fill_price(open_, side, None, CENT, open_, high, low)
+        shares = (planned.wanted - planned.before) // SCALE
+        fee = costs.order_fee_total(costs.raw_commission(Decimal(abs(shares)), price))
+        planned.price, planned.fee = price, fee
+        planned.flow = -shares * decimal_to_units(price, "fill price") - decimal_to_units(
+            fee, "fee"
+        )
+
+    def _window(
+        self,
+        start: int,
+        stop: int,
+        plan: list[_Planned],
+        block_marks: list[npt.NDArray[np.int64]],
+    ) -> _Window:
+        """Cash, equity and the busy steps of ``start..stop-1`` from the ledger's state now, the
+        working orders and ``plan`` (orders not sent yet)."""
+        cols = self._cols
+        length = stop - start
+        ledger = self._ledger
+        flows = np.zeros(length, dtype=np.int64)
+        moves: dict[int, npt.NDArray[np.int64]] = {}
+        busy = {p.step for p in plan if p.step >= start}
+        for p in [*(w.plan for w in self._working.values()), *plan]:  # every fill still to come
+            if start <= p.fill_step < stop:
+                offset = p.fill_step - start
+                flows[offset] += p.flow
+                if p.sym not in moves:
+                    moves[p.sym] = np.zeros(length, dtype=np.int64)
+                moves[p.sym][offset] += (p.wanted - p.before) // SCALE
+                busy.add(p.fill_step)
+        cash = decimal_to_units(ledger.cash, "cash") + np.cumsum(flows)
+        equity = cash.copy()
+        exposed = np.zeros(length, dtype=np.bool_)
+        skip = block_marks[0].shape[0] - length  # the window is the block's tail
+        marks = [mark[skip:] for mark in block_marks]
+        for sym, symbol in enumerate(cols.symbols):
+            mark = marks[sym]
+            held = decimal_to_units(ledger.position(symbol), "position") // SCALE
+            if held or sym in moves:
+                shares = held + np.cumsum(moves[sym]) if sym in moves else held
+                equity += shares * mark
+                exposed |= shares != 0
+        self._cash[start:stop] = cash
+        self._equity[start:stop] = equity
+        self._exposed[start:stop] = exposed
+        peak = self._risk.peak_equity
+        floor = decimal_floor_units(peak) if peak is not None else np.iinfo(np.int64).min
+        running = np.maximum.accumulate(np.maximum(equity, floor))
+        before = np.r_[np.int64(floor), running[:-1]]
+        marked = self._session_edge[start:stop] | (equity > before)
+        busy.update((start + np.flatnonzero(marked)).tolist())
+        return _Window(start, cash, equity, marked, marks, sorted(busy))
+
+    def _marks(
+        self, sym: int, start: int, stop: int, row_lo: int, row_hi: int
+    ) -> npt.NDArray[np.int64]:
+        """Symbol ``sym``'s last close at each step of ``start..stop-1`` (0 before its first)."""
+        cols = self._cols
+        rows = self._rows[sym]
+        lo = int(np.searchsorted(rows, row_lo))
+        hi = int(np.searchsorted(rows, row_hi))
+        prior = int(cols.close[int(rows[lo - 1])]) if lo > 0 else 0
+        mark = np.full(stop - start, prior, dtype=np.int64)
+        if hi > lo:
+            here = rows[lo:hi]
+            steps = cols.step_of_row[here] - start
+            seen = np.full(stop - start, -1, dtype=np.int64)
+            seen[steps] = np.arange(hi - lo)
+            last = np.maximum.accumulate(seen)
+            mark = np.where(last >= 0, cols.close[here][np.maximum(last, 0)], prior)
+        return mark.astype(np.int64, copy=False)
+
+    # -- the busy steps --------------------------------------------------------------------
+
+    def _first_breach(self, first: int, stop: int) -> int | None:
+        """The first of steps ``first..stop-1`` (which change nothing but equity) whose equity
+        is at or below the risk floor, or None."""
+        floor = self._risk.equity_floor
+        if stop <= first or floor is None:
+            return None
+        low = self._equity[first:stop] <= decimal_floor_units(floor)
+        return first + int(np.argmax(low)) if low.any() else None
+
+    def _mark_ledger(self, window: _Window, step: int) -> None:
+        offset = step - window.start
+        self._ledger.mark_all(
+            {
+                symbol: units_to_decimal(int(window.marks[sym][offset]))
+                for sym, symbol in enumerate(self._cols.symbols)
+                if self._first_step[sym] <= step
+            }
+        )
+
+    def _mark_risk(self, now: datetime, session: date, step: int) -> bool:
+        """Mark the risk engine at ``step``; True when a switch tripped (recorded by then)."""
+        ledger = self._ledger
+        cash, equity = ledger.cash, ledger.equity
+        if decimal_to_units(cash, "cash") != int(self._cash[step]) or decimal_to_units(
+            equity, "equity"
+        ) != int(self._equity[step]):
+            raise OutsideEnvelope(
+                f"the ledger ({cash} cash, {equity} equity) disagrees with the columns at"
+                f" {now.isoformat()}"
+            )
+        decisions = self._risk.on_mark(now, equity, session=session, data_ts=now)
+        for decision in decisions:
+            self._record(now, Topic.RISK, decision, None)
+            if decision.action is Action.DISARM:
+                raise OutsideEnvelope(
+                    f"{decision.reason_code} disarms the run at {now.isoformat()}"
+                )
+        return bool(decisions)
+
+    def _fill_due(self, step: int, now: datetime, session: date) -> None:
+        due = sorted(
+            (w for w in self._working.values() if w.plan.fill_step == step),
+            key=lambda w: w.plan.fill_row,
+        )
+        for sent in due:
+            del self._working[sent.plan.sym]
+            order, fill = self._fill(sent, now)
+            self._orders[sent.index] = order
+            base = units_to_decimal(int(self._cols.open[sent.plan.fill_row]))
+            self._fills.apply(fill, base, session)
+
+    def _send(self, planned: _Planned, now: datetime, session: date) -> bool:
+        """Check ``planned`` exactly as the gateway would, then send it or record the refusal
+        as the gateway and the order desk do; False when that outcome breaks the plan."""
+        cols = self._cols
+        sym = planned.sym
+        symbol = cols.symbols[sym]
+        wanted = fixed_to_decimal(planned.wanted)
+        working = self._working.get(sym)
+        position = self._ledger.position(symbol)
+        pending = _ZERO if working is None else working.quantity * working.side.sign
+        current = position + pending
         delta = wanted - current
+        if delta == 0:
+            raise OutsideEnvelope(f"the plan of {symbol} disagrees with its position")
         side = _BUY if delta > 0 else _SELL
         quantity = abs(delta)
         reduce_only = current != 0 and abs(wanted) < abs(current) and (wanted * current) >= 0
+        seq = self._seq
+        self._seq += 1
         coid = client_order_id(self._engine_id, self._run_id, seq)
-        reducing = is_reducing(current, side, quantity, _ZERO)
+        same_side = _ZERO if working is None or working.side is not side else working.quantity
+        reducing = is_reducing(position, side, quantity, same_side)
         intent = OrderIntent.model_construct(
             engine_id=self._engine_id,
             intent_seq=seq,
@@ -431,10 +634,11 @@ class ColumnarKernel:
             symbol=symbol,
             side=side,
             quantity=quantity,
-            position=current,
-            pending_same_side=_ZERO,
+            position=position,
+            pending_same_side=same_side,
             reducing=reducing,
-            reference_price=units_to_decimal(int(cols.close[row])),
+            reference_price=units_to_decimal(int(cols.close[planned.row])),
+            session=session,
         )
         refusal = first_refusal(
             intent,
@@ -446,11 +650,21 @@ class ColumnarKernel:
             allocation=self._allocation,
         )
         if refusal is not None:
-            raise OutsideEnvelope(
-                f"the {refusal[0].value} check refuses {coid} at {now.isoformat()}"
-            )
-        stream = self._stream
-        stream.add_plain(
+            check, upstream = refusal
+            decision, topic, payload = refusal_record(intent, check, upstream, context)
+            if decision.action is Action.DISARM or reduce_only:
+                raise OutsideEnvelope(
+                    f"the {check.value} check answers {decision.action.value} to {coid}"
+                )
+            self._stream.add(now, topic, "ORDER_REFUSED", payload, correlation_id=coid)
+            if decision.action is not Action.REJECT:  # a halt: the run records the decision
+                self._record(now, Topic.RISK, decision, symbol)
+            self._memo[sym] = (planned.wanted, planned.row)
+            return planned.refused
+        if planned.refused or working is not None:
+            raise OutsideEnvelope(f"{coid} was accepted where the plan expected otherwise")
+        self._memo[sym] = None
+        self._stream.add_plain(
             now,
             Topic.OMS,
             "ORDER_SENT",
@@ -467,17 +681,30 @@ class ColumnarKernel:
             },
             correlation_id=coid,
         )
-        broker_order_id = f"SIM-{seq + 1:08d}"
-        stream.add_plain(
+        self._broker_seq += 1
+        broker_order_id = f"SIM-{self._broker_seq:08d}"
+        self._stream.add_plain(
             now,
             Topic.BROKER,
             "ORDER_SUBMITTED",
             {"reason": None, "broker_order_id": broker_order_id},
             correlation_id=coid,
         )
-        return _Working(coid, symbol, side, quantity, broker_order_id, now)
+        self._held[planned.sym] = planned.wanted
+        sent = _Working(
+            planned, coid, symbol, side, quantity, broker_order_id, now, len(self._orders)
+        )
+        self._orders.append(None)
+        self._working[planned.sym] = sent
+        return True
 
-    def _sent_order(self, sent: _Working, now: datetime) -> Order:
+    # -- orders and fills --------------------------------------------------------------------
+
+    def _working_at(self, index: int) -> _Working:
+        return next(w for w in self._working.values() if w.index == index)
+
+    def _resting(self, sent: _Working) -> Order:
+        """An order still waiting for its fill at the end of the data."""
         return Order.model_construct(
             client_order_id=sent.coid,
             engine_id=self._engine_id,
@@ -494,13 +721,12 @@ class ColumnarKernel:
             broker_order_id=sent.broker_order_id,
             replaces=None,
             created_at=sent.created_at,
-            updated_at=now,
+            updated_at=sent.created_at,
         )
 
-    def _fill(
-        self, sent: _Working, price: Decimal, fee: Decimal, now: datetime
-    ) -> tuple[Order, Fill]:
-        """Fill order ``sent`` in full at ``price`` (ORDER_FILLED); the caller applies it."""
+    def _fill(self, sent: _Working, now: datetime) -> tuple[Order, Fill]:
+        """Fill ``sent`` in full at its planned price (ORDER_FILLED); the caller applies it."""
+        price, fee = sent.plan.price, sent.plan.fee
         fill_id = f"{sent.coid}-F1"
         filled = _ZERO + sent.quantity
         fill = Fill.model_construct(
@@ -539,7 +765,7 @@ class ColumnarKernel:
             limit_price=None,
             stop_price=None,
             time_in_force=_GTC,
-            status=_FILLED,
+            status=OrderStatus.FILLED,
             filled_quantity=filled,
             average_fill_price=(_ZERO + sent.quantity * price) / filled,
             broker_order_id=sent.broker_order_id,
@@ -550,9 +776,9 @@ class ColumnarKernel:
         return order, fill
 
 
-def _group(steps: npt.NDArray[np.int64], items: npt.NDArray[np.int64]) -> dict[int, list[int]]:
-    """``{step: [item, ...]}`` keeping the items' order within a step."""
-    grouped: dict[int, list[int]] = {}
-    for step, item in zip(steps.tolist(), items.tolist(), strict=True):
-        grouped.setdefault(step, []).append(item)
+def _by_step(plan: list[_Planned]) -> dict[int, list[_Planned]]:
+    """``{step: [planned, ...]}`` keeping row order within a step."""
+    grouped: dict[int, list[_Planned]] = {}
+    for planned in plan:
+        grouped.setdefault(planned.step, []).append(planned)
     return grouped

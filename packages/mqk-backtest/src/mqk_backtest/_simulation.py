@@ -745,6 +745,7 @@ class _Simulation:
             integrity=self,
             risk_check=self._risk_check,
             allocation=self._allocation_check,
+            record=self._kernel_decision,
             progress=self._progress,
         )
         done = kernel.run()
@@ -753,6 +754,12 @@ class _Simulation:
         self._eq_exposed = done.exposed
         self._now = utc(int(self._eq_ts[-1]))
         return done.orders
+
+    def _kernel_decision(
+        self, now: datetime, topic: Topic, decision: Decision, symbol: str | None
+    ) -> None:
+        self._now = now
+        self._record_decision(topic, decision, symbol)
 
     def _run_steps(self) -> tuple[Order, ...]:
         """The whole run step by step (fast mode skips proven-quiet stretches)."""

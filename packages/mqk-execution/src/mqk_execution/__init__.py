@@ -23,7 +23,7 @@ from mqk_execution._broker import (
     BrokerListener,
     BrokerUpdate,
 )
-from mqk_execution._checks import blocks, first_refusal, is_reducing
+from mqk_execution._checks import blocks, first_refusal, is_reducing, refusal_record
 from mqk_execution._desk import AuditFn, OrderDesk, RefusalFn, Stops
 from mqk_execution._events import EventSink, ExecutionEvent, GateCheck, SubmitResult
 from mqk_execution._fillmodel import CENT, CostModel, base_price, round_to_tick
@@ -114,6 +114,7 @@ __all__ = [
     "check_transition",
     "first_refusal",
     "is_reducing",
+    "refusal_record",
     "round_to_tick",
     "targets_to_intents",
 ]

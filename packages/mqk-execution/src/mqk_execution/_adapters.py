@@ -36,6 +36,7 @@ class RiskEngineCheck:
                 portfolio=self._portfolio,
                 price=context.reference_price,
                 pending_same_side=context.pending_same_side,
+                session=context.session,
             ),
         )
 

@@ -15,6 +15,8 @@ from mqk_schemas import Action, Decision
 
 __all__ = ["NOT_ARMED", "ArmAuthority", "ArmToken", "ArmVerifier"]
 
+_ARMED = Decision.allow("ARMED")  # frozen: one instance serves every check
+
 NOT_ARMED = "NOT_ARMED"
 
 
@@ -91,7 +93,7 @@ class ArmVerifier:
         elif not isinstance(token, ArmToken):
             cause = f"{type(token).__name__} is not an arm token"
         elif self._authority._is_active(token):
-            return Decision.allow("ARMED")
+            return _ARMED
         elif token.run_id != self.run_id or token.engine_id != self.engine_id:
             cause = "the token belongs to another run or engine"
         else:

@@ -8,13 +8,14 @@ to hand the run back to the full engine).
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from mqk_execution._arming import ArmVerifier
 from mqk_execution._events import GateCheck
 from mqk_execution._protocols import AllocationCheck, IntegrityView, PreTradeContext, RiskCheck
-from mqk_schemas import Action, Decision, OrderIntent, Side
+from mqk_schemas import Action, Decision, OrderIntent, Side, Topic
 
-__all__ = ["blocks", "first_refusal", "is_reducing"]
+__all__ = ["blocks", "first_refusal", "is_reducing", "refusal_record"]
 
 _HALTS = frozenset({Action.HALT_NEW, Action.FLATTEN_AND_HALT})
 
@@ -61,3 +62,37 @@ def first_refusal(
         if blocks(decision, False):
             return GateCheck.ALLOCATION, decision
     return None
+
+
+def refusal_record(
+    intent: OrderIntent,
+    check: GateCheck,
+    upstream: Decision,
+    context: PreTradeContext | None,
+) -> tuple[Decision, Topic, dict[str, Any]]:
+    """What a refusal by ``check`` is: the gateway's decision (``upstream`` with the order's
+    evidence; an ALLOW upstream becomes REJECT), and the topic and payload of its
+    ``ORDER_REFUSED`` event."""
+    evidence: dict[str, Any] = {
+        "check": check.value,
+        "client_order_id": intent.client_order_id,
+        "symbol": intent.symbol,
+        "side": intent.side.value,
+        "quantity": intent.quantity,
+        "upstream_action": upstream.action.value,
+        "upstream_evidence": dict(upstream.evidence),
+    }
+    if context is not None:
+        evidence["position"] = context.position
+        evidence["pending_same_side"] = context.pending_same_side
+        evidence["reducing"] = context.reducing
+    action = upstream.action if upstream.action is not Action.ALLOW else Action.REJECT
+    decision = Decision(
+        action=action,
+        reason_code=upstream.reason_code,
+        message=f"{check.value} check refused {intent.client_order_id}: {upstream.message}",
+        evidence=evidence,
+    )
+    payload = {"reason_code": decision.reason_code, "action": action.value} | evidence
+    topic = Topic.RISK if check in (GateCheck.RISK, GateCheck.ALLOCATION) else Topic.OMS
+    return decision, topic, payload

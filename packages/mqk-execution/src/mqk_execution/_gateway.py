@@ -31,7 +31,7 @@ from typing import Any
 
 from mqk_execution._arming import ArmVerifier
 from mqk_execution._broker import Bracket, BrokerAdapter, BrokerCapability, BrokerUpdate
-from mqk_execution._checks import first_refusal, is_reducing
+from mqk_execution._checks import first_refusal, is_reducing, refusal_record
 from mqk_execution._events import EventSink, ExecutionEvent, GateCheck, SubmitResult
 from mqk_execution._oms import OrderManager, check_transition
 from mqk_execution._protocols import (
@@ -382,28 +382,7 @@ class ExecutionGateway:
         context: PreTradeContext | None,
         ts: datetime,
     ) -> SubmitResult:
-        evidence: dict[str, Any] = {
-            "check": check.value,
-            "client_order_id": intent.client_order_id,
-            "symbol": intent.symbol,
-            "side": intent.side.value,
-            "quantity": intent.quantity,
-            "upstream_action": upstream.action.value,
-            "upstream_evidence": dict(upstream.evidence),
-        }
-        if context is not None:
-            evidence["position"] = context.position
-            evidence["pending_same_side"] = context.pending_same_side
-            evidence["reducing"] = context.reducing
-        action = upstream.action if upstream.action is not Action.ALLOW else Action.REJECT
-        decision = Decision(
-            action=action,
-            reason_code=upstream.reason_code,
-            message=f"{check.value} check refused {intent.client_order_id}: {upstream.message}",
-            evidence=evidence,
-        )
-        payload = {"reason_code": decision.reason_code, "action": action.value} | evidence
-        topic = Topic.RISK if check in (GateCheck.RISK, GateCheck.ALLOCATION) else Topic.OMS
+        decision, topic, payload = refusal_record(intent, check, upstream, context)
         self._emit(topic, "ORDER_REFUSED", intent.client_order_id, payload, ts=ts)
         return SubmitResult(
             accepted=False,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
 
@@ -53,7 +53,8 @@ class PreTradeContext:
     unfilled quantity of the engine's other open (non-protective) orders on the same side, and
     ``reducing`` the gateway's own verdict: the order (with those pending orders) can only bring
     the position towards zero. ``reference_price`` is the caller's last price for the symbol
-    (the limit/stop price is on the intent itself).
+    (the limit/stop price is on the intent itself). ``session`` is the trading session of
+    ``ts_utc`` when the caller already knows it (saves the risk engine a calendar lookup).
     """
 
     engine_id: str
@@ -66,6 +67,7 @@ class PreTradeContext:
     pending_same_side: Decimal
     reducing: bool
     reference_price: Decimal | None
+    session: date | None = None
 
 
 class RiskCheck(Protocol):

@@ -11,6 +11,7 @@ count larger, never smaller).
 
 from __future__ import annotations
 
+import bisect
 from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
@@ -67,10 +68,14 @@ class PdtBook:
 
     def trades_in_window(self) -> tuple[DayTrade, ...]:
         """The day trades whose session lies inside the window."""
+        return tuple(self._trades[self._window_start() :])
+
+    def _window_start(self) -> int:
+        """Index of the first recorded day trade inside the window (trades are in time order,
+        so a binary search finds it)."""
         if not self._sessions:
-            return tuple(self._trades)
-        start = self._sessions[0]
-        return tuple(trade for trade in self._trades if trade.session >= start)
+            return 0
+        return bisect.bisect_left(self._trades, self._sessions[0], key=lambda t: t.session)
 
     def pending_open(self, symbol: str, session: date) -> OpenedPosition | None:
         """The opening in ``session`` that a closing order on ``symbol`` would complete."""
@@ -135,12 +140,12 @@ class PdtBook:
         if opened is None:
             return None
         limits = self._limits
-        trades = self.trades_in_window()
-        if len(trades) < limits.max_day_trades:
+        if len(self._trades) - self._window_start() < limits.max_day_trades:
             return None
         value = equity()
         if value >= limits.equity_threshold:
             return None
+        trades = self.trades_in_window()
         return Decision(
             action=DEFAULT_ACTIONS[KillSwitch.PDT],
             reason_code=KillSwitch.PDT.reason_code,
