@@ -16,12 +16,17 @@ from mqk_schemas import (
     Bar,
     BarFrame,
     BarFrameSchemaError,
+    Fill,
     Order,
     OrderIntent,
     OrderStatus,
+    OrderType,
+    Side,
     TargetPosition,
     Timeframe,
+    TimeInForce,
     client_order_id,
+    trusted,
 )
 
 RUN = uuid.UUID("12345678-1234-4234-8234-123456789abc")
@@ -121,3 +126,83 @@ def unit_bar_frame_refuses_a_foreign_schema(mutate: Any, message: str) -> None:
 def unit_bar_frame_refuses_bars_of_another_timeframe() -> None:
     with pytest.raises(BarFrameSchemaError, match="is 1d, not 1h"):
         BarFrame.from_bars(Timeframe.H1, [_bar(4)])
+
+
+_TS = datetime(2024, 3, 4, 15, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("model", "values"),
+    [
+        pytest.param(
+            Fill,
+            {
+                "broker_fill_id": "MAIN_abc_00000001-F1",
+                "client_order_id": "MAIN_abc_00000001",
+                "engine_id": "MAIN",
+                "symbol": "AAPL",
+                "side": Side.BUY,
+                "quantity": Decimal(100),
+                "price": Decimal("99.99"),
+                "fee": Decimal("1.25"),
+                "ts_utc": _TS,
+            },
+            id="fill",
+        ),
+        pytest.param(
+            Order,
+            {
+                "client_order_id": "MAIN_abc_00000001",
+                "engine_id": "MAIN",
+                "symbol": "AAPL",
+                "side": Side.SELL,
+                "quantity": Decimal(100),
+                "order_type": OrderType.MARKET,
+                "limit_price": None,
+                "stop_price": None,
+                "time_in_force": TimeInForce.GTC,
+                "status": OrderStatus.FILLED,
+                "filled_quantity": Decimal(100),
+                "average_fill_price": Decimal("99.99"),
+                "broker_order_id": "SIM-00000001",
+                "replaces": None,
+                "created_at": _TS,
+                "updated_at": _TS,
+            },
+            id="order",
+        ),
+        pytest.param(
+            OrderIntent,
+            {
+                "engine_id": "MAIN",
+                "intent_seq": 1,
+                "client_order_id": "MAIN_abc_00000001",
+                "symbol": "AAPL",
+                "side": Side.BUY,
+                "quantity": Decimal(5),
+                "order_type": OrderType.MARKET,
+                "limit_price": None,
+                "stop_price": None,
+                "time_in_force": TimeInForce.GTC,
+                "reduce_only": False,
+                "shadow": False,
+            },
+            id="intent",
+        ),
+    ],
+)
+def invariant_trusted_models_equal_validated_ones(model: Any, values: dict[str, Any]) -> None:
+    built = trusted(model, dict(values))
+    validated = model(**values)
+    assert built == validated
+    assert built.model_dump() == validated.model_dump()
+    assert built.model_dump_json() == validated.model_dump_json()
+    assert hash(built) == hash(validated)
+    with pytest.raises(ValidationError):
+        built.side = Side.SELL  # still frozen
+
+
+def fault_trusted_models_need_every_field() -> None:
+    message = r"Fill: missing fields \['client_order_id', .*'ts_utc'\], unknown fields \['x'\]"
+    with pytest.raises(TypeError, match=message):
+        trusted(Fill, {"broker_fill_id": "F", "x": 1})

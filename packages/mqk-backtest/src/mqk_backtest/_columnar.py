@@ -29,9 +29,10 @@ bar-by-bar mode (the fast == reference tests run through this kernel).
 
 from __future__ import annotations
 
+import bisect
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -46,6 +47,7 @@ from mqk_backtest._columns import (
     decimal_to_units,
     units_to_decimal,
     utc,
+    utc_texts,
 )
 from mqk_backtest._fills import FillRecorder
 from mqk_backtest._stream import EventStream
@@ -78,6 +80,7 @@ from mqk_schemas import (
     Topic,
     client_order_id,
     format_decimal,
+    trusted,
 )
 from mqk_strategy import fixed_to_decimal
 
@@ -192,6 +195,9 @@ class _Window:
     marked: npt.NDArray[np.bool_]
     marks: list[npt.NDArray[np.int64]]
     busy: list[int]
+    texts: dict[int, str]  # busy step -> its close time as the event stream writes it
+    low_floor: Decimal | None = None  # the risk floor ``lows`` were found for
+    lows: list[int] = field(default_factory=list)  # steps with equity at or below it
 
 
 class ColumnarKernel:
@@ -258,6 +264,8 @@ class ColumnarKernel:
         self._held = [0] * len(cols.symbols)  # what each symbol holds once its orders fill
         self._memo: list[tuple[int, int] | None] = [None] * len(cols.symbols)
         self._working: dict[int, _Working] = {}
+        self._due: dict[int, list[_Working]] = {}  # step -> working orders filling there
+        self._text: str | None = None  # the current step's close time as events write it
         self._orders: list[Order | None] = []
         self._seq = 0
         self._broker_seq = 0
@@ -293,11 +301,12 @@ class ColumnarKernel:
             upcoming = window.busy[k] if k < len(window.busy) else stop
             # steps in between change nothing but equity; any of them (or the busy step
             # itself) at or below the risk floor trips a switch there, as bar by bar
-            breach = self._first_breach(done + 1, min(upcoming + 1, stop))
+            breach = self._first_breach(window, done + 1, min(upcoming + 1, stop))
             if breach is None and k == len(window.busy):
                 return
             step = breach if breach is not None else upcoming
             now = utc(int(cols.ts[int(cols.step_start[step])]))
+            self._text = window.texts.get(step)
             session = _DAY0 + timedelta(days=int(self._session_day[step]))
             self._fill_due(step, now, session)
             marked = breach is not None or bool(window.marked[step - window.start])
@@ -517,7 +526,10 @@ class ColumnarKernel:
         before = np.r_[np.int64(floor), running[:-1]]
         marked = self._session_edge[start:stop] | (equity > before)
         busy.update((start + np.flatnonzero(marked)).tolist())
-        return _Window(start, cash, equity, marked, marks, sorted(busy))
+        ordered = sorted(busy)
+        at = cols.ts[cols.step_start[np.array(ordered, dtype=np.int64)]]
+        texts = dict(zip(ordered, utc_texts(at), strict=True))
+        return _Window(start, cash, equity, marked, marks, ordered, texts)
 
     def _marks(
         self, sym: int, start: int, stop: int, row_lo: int, row_hi: int
@@ -540,14 +552,20 @@ class ColumnarKernel:
 
     # -- the busy steps --------------------------------------------------------------------
 
-    def _first_breach(self, first: int, stop: int) -> int | None:
+    def _first_breach(self, window: _Window, first: int, stop: int) -> int | None:
         """The first of steps ``first..stop-1`` (which change nothing but equity) whose equity
         is at or below the risk floor, or None."""
         floor = self._risk.equity_floor
         if stop <= first or floor is None:
             return None
-        low = self._equity[first:stop] <= decimal_floor_units(floor)
-        return first + int(np.argmax(low)) if low.any() else None
+        if window.low_floor is not floor:  # the floor moved (or a new window): find the lows
+            window.low_floor = floor
+            low = window.equity <= decimal_floor_units(floor)
+            window.lows = (window.start + np.flatnonzero(low)).tolist()
+        at = bisect.bisect_left(window.lows, first)
+        if at < len(window.lows) and window.lows[at] < stop:
+            return window.lows[at]
+        return None
 
     def _mark_ledger(self, window: _Window, step: int) -> None:
         offset = step - window.start
@@ -580,16 +598,16 @@ class ColumnarKernel:
         return bool(decisions)
 
     def _fill_due(self, step: int, now: datetime, session: date) -> None:
-        due = sorted(
-            (w for w in self._working.values() if w.plan.fill_step == step),
-            key=lambda w: w.plan.fill_row,
-        )
+        due = self._due.pop(step, None)
+        if due is None:
+            return
+        due.sort(key=lambda w: w.plan.fill_row)
         for sent in due:
             del self._working[sent.plan.sym]
             order, fill = self._fill(sent, now)
             self._orders[sent.index] = order
             base = units_to_decimal(int(self._cols.open[sent.plan.fill_row]))
-            self._fills.apply(fill, base, session)
+            self._fills.apply(fill, base, session, self._text)
 
     def _send(self, planned: _Planned, now: datetime, session: date) -> bool:
         """Check ``planned`` exactly as the gateway would, then send it or record the refusal
@@ -613,19 +631,22 @@ class ColumnarKernel:
         coid = client_order_id(self._engine_id, self._run_id, seq)
         same_side = _ZERO if working is None or working.side is not side else working.quantity
         reducing = is_reducing(position, side, quantity, same_side)
-        intent = OrderIntent.model_construct(
-            engine_id=self._engine_id,
-            intent_seq=seq,
-            client_order_id=coid,
-            symbol=symbol,
-            side=side,
-            quantity=quantity,
-            order_type=_MARKET,
-            limit_price=None,
-            stop_price=None,
-            time_in_force=_GTC,
-            reduce_only=reduce_only,
-            shadow=False,
+        intent = trusted(
+            OrderIntent,
+            {
+                "engine_id": self._engine_id,
+                "intent_seq": seq,
+                "client_order_id": coid,
+                "symbol": symbol,
+                "side": side,
+                "quantity": quantity,
+                "order_type": _MARKET,
+                "limit_price": None,
+                "stop_price": None,
+                "time_in_force": _GTC,
+                "reduce_only": reduce_only,
+                "shadow": False,
+            },
         )
         context = PreTradeContext(
             engine_id=self._engine_id,
@@ -656,7 +677,9 @@ class ColumnarKernel:
                 raise OutsideEnvelope(
                     f"the {check.value} check answers {decision.action.value} to {coid}"
                 )
-            self._stream.add(now, topic, "ORDER_REFUSED", payload, correlation_id=coid)
+            self._stream.add(
+                now, topic, "ORDER_REFUSED", payload, correlation_id=coid, ts_text=self._text
+            )
             if decision.action is not Action.REJECT:  # a halt: the run records the decision
                 self._record(now, Topic.RISK, decision, symbol)
             self._memo[sym] = (planned.wanted, planned.row)
@@ -680,6 +703,7 @@ class ColumnarKernel:
                 "reduce_only": reduce_only or reducing,
             },
             correlation_id=coid,
+            ts_text=self._text,
         )
         self._broker_seq += 1
         broker_order_id = f"SIM-{self._broker_seq:08d}"
@@ -689,13 +713,16 @@ class ColumnarKernel:
             "ORDER_SUBMITTED",
             {"reason": None, "broker_order_id": broker_order_id},
             correlation_id=coid,
+            ts_text=self._text,
         )
         self._held[planned.sym] = planned.wanted
         sent = _Working(
             planned, coid, symbol, side, quantity, broker_order_id, now, len(self._orders)
         )
         self._orders.append(None)
-        self._working[planned.sym] = sent
+        self._working[sym] = sent
+        if planned.fill_step >= 0:
+            self._due.setdefault(planned.fill_step, []).append(sent)
         return True
 
     # -- orders and fills --------------------------------------------------------------------
@@ -705,23 +732,37 @@ class ColumnarKernel:
 
     def _resting(self, sent: _Working) -> Order:
         """An order still waiting for its fill at the end of the data."""
-        return Order.model_construct(
-            client_order_id=sent.coid,
-            engine_id=self._engine_id,
-            symbol=sent.symbol,
-            side=sent.side,
-            quantity=sent.quantity,
-            order_type=_MARKET,
-            limit_price=None,
-            stop_price=None,
-            time_in_force=_GTC,
-            status=OrderStatus.SUBMITTED,
-            filled_quantity=_ZERO,
-            average_fill_price=None,
-            broker_order_id=sent.broker_order_id,
-            replaces=None,
-            created_at=sent.created_at,
-            updated_at=sent.created_at,
+        return self._order(sent, OrderStatus.SUBMITTED, _ZERO, None, sent.created_at)
+
+    def _order(
+        self,
+        sent: _Working,
+        status: OrderStatus,
+        filled: Decimal,
+        average: Decimal | None,
+        updated_at: datetime,
+    ) -> Order:
+        """The OMS's view of ``sent``: exactly the fields the gateway's order manager keeps."""
+        return trusted(
+            Order,
+            {
+                "client_order_id": sent.coid,
+                "engine_id": self._engine_id,
+                "symbol": sent.symbol,
+                "side": sent.side,
+                "quantity": sent.quantity,
+                "order_type": _MARKET,
+                "limit_price": None,
+                "stop_price": None,
+                "time_in_force": _GTC,
+                "status": status,
+                "filled_quantity": filled,
+                "average_fill_price": average,
+                "broker_order_id": sent.broker_order_id,
+                "replaces": None,
+                "created_at": sent.created_at,
+                "updated_at": updated_at,
+            },
         )
 
     def _fill(self, sent: _Working, now: datetime) -> tuple[Order, Fill]:
@@ -729,16 +770,19 @@ class ColumnarKernel:
         price, fee = sent.plan.price, sent.plan.fee
         fill_id = f"{sent.coid}-F1"
         filled = _ZERO + sent.quantity
-        fill = Fill.model_construct(
-            broker_fill_id=fill_id,
-            client_order_id=sent.coid,
-            engine_id=self._engine_id,
-            symbol=sent.symbol,
-            side=sent.side,
-            quantity=sent.quantity,
-            price=price,
-            fee=fee,
-            ts_utc=now,
+        fill = trusted(
+            Fill,
+            {
+                "broker_fill_id": fill_id,
+                "client_order_id": sent.coid,
+                "engine_id": self._engine_id,
+                "symbol": sent.symbol,
+                "side": sent.side,
+                "quantity": sent.quantity,
+                "price": price,
+                "fee": fee,
+                "ts_utc": now,
+            },
         )
         self._stream.add_plain(
             now,
@@ -754,24 +798,10 @@ class ColumnarKernel:
                 "filled_quantity": format_decimal(filled),
             },
             correlation_id=sent.coid,
+            ts_text=self._text,
         )
-        order = Order.model_construct(
-            client_order_id=sent.coid,
-            engine_id=self._engine_id,
-            symbol=sent.symbol,
-            side=sent.side,
-            quantity=sent.quantity,
-            order_type=_MARKET,
-            limit_price=None,
-            stop_price=None,
-            time_in_force=_GTC,
-            status=OrderStatus.FILLED,
-            filled_quantity=filled,
-            average_fill_price=(_ZERO + sent.quantity * price) / filled,
-            broker_order_id=sent.broker_order_id,
-            replaces=None,
-            created_at=sent.created_at,
-            updated_at=now,
+        order = self._order(
+            sent, OrderStatus.FILLED, filled, (_ZERO + sent.quantity * price) / filled, now
         )
         return order, fill
 

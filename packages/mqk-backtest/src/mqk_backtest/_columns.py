@@ -22,6 +22,7 @@ __all__ = [
     "decimal_to_units",
     "units_to_decimal",
     "utc",
+    "utc_texts",
 ]
 
 SCALE = 100_000_000
@@ -51,6 +52,16 @@ def decimal_floor_units(value: Decimal) -> int:
 def utc(us: int) -> datetime:
     """The UTC datetime of epoch microseconds ``us``."""
     return _EPOCH + timedelta(microseconds=us)
+
+
+def utc_texts(us: npt.NDArray[np.int64]) -> list[str]:
+    """:func:`~mqk_schemas.format_utc` of many epoch-microsecond times at once."""
+    stamps = us.astype("datetime64[us]")
+    texts = np.datetime_as_string(stamps, unit="s").astype(object)
+    fractional = us % 1_000_000 != 0
+    if fractional.any():
+        texts[fractional] = np.datetime_as_string(stamps[fractional], unit="us")
+    return [f"{text}Z" for text in texts.tolist()]
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,9 +50,16 @@ class FillRecorder:
         self.trades = TradeBook()
         self.costs = _ZERO
 
-    def apply(self, fill: Fill, base: Decimal | None, session: date | None = None) -> None:
+    def apply(
+        self,
+        fill: Fill,
+        base: Decimal | None,
+        session: date | None = None,
+        ts_text: str | None = None,
+    ) -> None:
         """Apply ``fill``; ``base`` is its pre-cost price (spread and slippage are measured
-        from it; None counts none). ``session`` saves the risk engine a calendar lookup."""
+        from it; None counts none). ``session`` saves the risk engine a calendar lookup and
+        ``ts_text`` the event stream a timestamp rendering."""
         ledger = self._ledger
         before = ledger.position(fill.symbol)
         result = ledger.apply(fill)
@@ -78,4 +85,5 @@ class FillRecorder:
                 "cash": format_decimal(ledger.cash),
             },
             correlation_id=fill.client_order_id,
+            ts_text=ts_text,
         )

@@ -52,6 +52,7 @@ class EventStream:
         *,
         correlation_id: str | None = None,
         causation_id: str | None = None,
+        ts_text: str | None = None,
     ) -> int:
         """Append one event; returns its ``seq``."""
         return self.add_plain(
@@ -61,6 +62,7 @@ class EventStream:
             _plain(payload),
             correlation_id=correlation_id,
             causation_id=causation_id,
+            ts_text=ts_text,
         )
 
     def add_plain(
@@ -72,13 +74,15 @@ class EventStream:
         *,
         correlation_id: str | None = None,
         causation_id: str | None = None,
+        ts_text: str | None = None,
     ) -> int:
         """Append one event whose payload already holds plain JSON types only (exact decimals
-        as :func:`~mqk_schemas.format_decimal` strings); returns its ``seq``."""
+        as :func:`~mqk_schemas.format_decimal` strings); returns its ``seq``. ``ts_text`` is
+        ``format_utc(ts)`` when the caller has it already."""
         seq = len(self._records)
         if ts != self._ts:  # events come in bursts with one timestamp: render it once
             self._ts = ts
-            self._ts_text = format_utc(ts)
+            self._ts_text = format_utc(ts) if ts_text is None else ts_text
         self._records.append(
             {
                 "event_id": self._event_id(seq),

@@ -22,7 +22,7 @@ from mqk_risk._limits import PdtLimits, PdtMode
 from mqk_risk._reduce import closes_position, opens_position
 from mqk_risk._state import DayTrade, OpenedPosition
 from mqk_risk._switches import DEFAULT_ACTIONS, KillSwitch
-from mqk_schemas import Decision
+from mqk_schemas import Decision, trusted
 
 __all__ = ["PdtBook"]
 
@@ -96,14 +96,22 @@ class PdtBook:
         if closes_position(before, after):
             opened = self._opened.pop(symbol, None)
             if opened is not None and opened.session == session:
-                completed = DayTrade(
-                    symbol=symbol, session=session, opened_at=opened.opened_at, closed_at=ts
+                completed = trusted(  # the fill that brought these was validated
+                    DayTrade,
+                    {
+                        "symbol": symbol,
+                        "session": session,
+                        "opened_at": opened.opened_at,
+                        "closed_at": ts,
+                    },
                 )
                 self._trades.append(completed)
                 if not self._sessions or session > self._sessions[-1]:
                     self._sessions.append(session)
         if opens_position(before, after):
-            self._opened[symbol] = OpenedPosition(symbol=symbol, session=session, opened_at=ts)
+            self._opened[symbol] = trusted(
+                OpenedPosition, {"symbol": symbol, "session": session, "opened_at": ts}
+            )
         return completed
 
     def snapshot(self) -> tuple[tuple[date, ...], tuple[OpenedPosition, ...], tuple[DayTrade, ...]]:

@@ -4,6 +4,7 @@ Immutable, strict pydantic models with exact money (Decimal, never float) and UT
 the event envelope, canonical JSON and the hash-chained audit log.
 """
 
+from mqk_schemas._base import trusted
 from mqk_schemas.audit import (
     GENESIS_HASH,
     AuditChain,
@@ -122,6 +123,7 @@ __all__ = [
     "sha256_hex",
     "to_decimal",
     "to_utc",
+    "trusted",
     "verify_audit_file",
     "verify_audit_lines",
 ]
