@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import warnings
+from datetime import UTC, date, datetime, timedelta
 
+import exchange_calendars as xcals
 import numpy as np
 import pytest
 
@@ -119,3 +121,76 @@ def fault_times_beyond_the_calendar_range_are_a_typed_error() -> None:
         grid.ensure(
             ts_to_us(datetime(2261, 6, 1, tzinfo=UTC)), ts_to_us(datetime(2261, 6, 2, tzinfo=UTC))
         )
+
+
+def _reference_grid(calendar: str, timeframe: Timeframe, year: int) -> list[tuple[int, date]]:
+    """(close, session) of each grid point of the sessions of ``year``, session by session."""
+    with warnings.catch_warnings():  # exchange_calendars calls APIs pandas 3 deprecates
+        warnings.simplefilter("ignore", DeprecationWarning)
+        cal = xcals.get_calendar(calendar, start=f"{year - 1}-01-01", end=f"{year + 1}-12-31")
+    step = int(timeframe.duration.total_seconds()) * 1_000_000
+    times = {
+        name: [None if str(t) == "NaT" else ts_to_us(t.to_pydatetime()) for t in series]
+        for name, series in (
+            ("open", cal.opens),
+            ("close", cal.closes),
+            ("pause", cal.break_starts),
+            ("resume", cal.break_ends),
+        )
+    }
+    points: list[tuple[int, date]] = []
+    for k, session in enumerate(cal.sessions):
+        label = session.date()
+        if label.year != year:
+            continue
+        open_, close = times["open"][k], times["close"][k]
+        pause, resume = times["pause"][k], times["resume"][k]
+        assert open_ is not None
+        assert close is not None
+        if not timeframe.is_intraday:
+            points.append((close, label))
+            continue
+        halves = [(open_, close)]
+        if pause is not None and resume is not None:  # a lunch break splits the session
+            halves = [(open_, pause), (resume, close)]
+        for start, end in halves:
+            at = start + step
+            while True:
+                points.append((min(at, end), label))
+                if at >= end:
+                    break
+                at += step
+    return points
+
+
+@pytest.mark.parametrize(
+    ("calendar", "timeframe"),
+    [
+        ("XNYS", Timeframe.M1),
+        ("XNYS", Timeframe.H1),
+        ("XNYS", Timeframe.D1),
+        ("XHKG", Timeframe.M30),
+        ("XHKG", Timeframe.H4),
+        ("24/7", Timeframe.H4),
+        ("CMES", Timeframe.M15),
+        ("XLON", Timeframe.M15),
+    ],
+)
+def invariant_grid_and_session_labels_match_a_session_by_session_construction(
+    calendar: str, timeframe: Timeframe
+) -> None:
+    expected = _reference_grid(calendar, timeframe, 2022)
+    grid = SessionGrid(calendar, timeframe)
+    pos, on_grid = grid.locate(np.array([close for close, _ in expected], dtype=np.int64))
+    assert on_grid.all()
+    assert (np.diff(pos) == 1).all()  # no grid point of these sessions is missing or extra
+    first, last = int(pos[0]), int(pos[-1])
+    days = grid.session_days
+    assert [date(1970, 1, 1) + timedelta(days=int(d)) for d in days[first : last + 1]] == [
+        label for _, label in expected
+    ]
+    for k in range(0, len(expected), max(1, len(expected) // 50)):
+        assert grid.session_at(int(pos[k])) == expected[k][1]
+    assert grid.session_at(-1) == date(1970, 1, 1) + timedelta(days=int(days[-1]))
+    with pytest.raises(IndexError):
+        grid.session_at(grid.closes.size)

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import cache
 
+import numpy as np
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, event, given, settings
@@ -23,6 +24,7 @@ from mqk_integrity import (
     synth_bars,
 )
 from mqk_integrity._calendar import ts_to_us, us_to_ts
+from mqk_integrity._scan import _NO_TIME, _sequence
 from mqk_schemas import BAR_FRAME_SCHEMA, Action, BarFrame, Timeframe
 
 
@@ -288,3 +290,42 @@ def fault_grid_of_another_calendar_is_refused() -> None:
 def unit_empty_frame_scans_clean() -> None:
     scan = scan_frame(_frame(Timeframe.D1, []), _settings())
     assert (scan.clean, scan.first_issue, len(scan.codes)) == (True, None, 0)
+
+
+def _sequence_row_by_row(
+    symbols: list[str], ts: list[int], ok: list[bool]
+) -> tuple[list[int], list[int]]:
+    """The reference of ``_sequence``: walk the rows in order, one state per symbol."""
+    latest: dict[str, int] = {}
+    last_valid: dict[str, int] = {}
+    last_max, previous = [], []
+    for row, (symbol, t, passes) in enumerate(zip(symbols, ts, ok, strict=True)):
+        before = latest.get(symbol, _NO_TIME)
+        last_max.append(before)
+        previous.append(last_valid.get(symbol, -1))
+        if passes:
+            latest[symbol] = max(before, t)
+            if before == _NO_TIME or t > before:
+                last_valid[symbol] = row
+    return last_max, previous
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["A", "B", "C"]), st.integers(0, 6), st.booleans()),
+        max_size=40,
+    ),
+    st.booleans(),
+)
+def invariant_sequence_of_grouped_and_interleaved_rows_matches_a_row_by_row_walk(
+    rows: list[tuple[str, int, bool]], grouped: bool
+) -> None:
+    if grouped:  # a bar frame's usual order (each symbol's rows one slice)
+        rows = sorted(rows, key=lambda r: r[0])
+    symbols = [r[0] for r in rows]
+    ts = np.array([r[1] for r in rows], dtype=np.int64)
+    ok = np.array([r[2] for r in rows], dtype=np.bool_)
+    last_max, previous = _sequence(pl.Series(symbols, dtype=pl.String), ts, ok)
+    expected = _sequence_row_by_row(symbols, ts.tolist(), ok.tolist())
+    assert (last_max.tolist(), previous.tolist()) == expected

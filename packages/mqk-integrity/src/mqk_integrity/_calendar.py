@@ -38,6 +38,7 @@ _MAX_YEAR = 2260
 """exchange_calendars works in nanosecond pandas timestamps, which end in April 2262."""
 
 I64Array = npt.NDArray[np.int64]
+_EMPTY: I64Array = np.empty(0, dtype=np.int64)
 
 
 def calendar_names() -> tuple[str, ...]:
@@ -90,7 +91,9 @@ class SessionGrid:
         self._last_year: int | None = None
         self._covered = (0, -1)
         self._closes: I64Array = np.empty(0, dtype=np.int64)
-        self._labels: I64Array = np.empty(0, dtype=np.int64)
+        self._runs: tuple[I64Array, I64Array] = (_EMPTY, _EMPTY)
+        """(first grid index, session label) of each run of grid points of one session."""
+        self._labels: I64Array | None = None
 
     @property
     def closes(self) -> I64Array:
@@ -99,7 +102,12 @@ class SessionGrid:
 
     @property
     def session_days(self) -> I64Array:
-        """Session label of each grid point (days since 1970-01-01), aligned with closes."""
+        """Session label of each grid point (days since 1970-01-01), aligned with closes.
+
+        Built on first use: scanning a frame needs it only where there are gaps."""
+        if self._labels is None:
+            starts, labels = self._runs
+            self._labels = np.repeat(labels, np.diff(starts, append=self._closes.size))
         return self._labels
 
     def ensure(self, start_us: int, end_us: int) -> None:
@@ -118,9 +126,15 @@ class SessionGrid:
         """Grid index of each time (insertion point) and whether it is exactly on the grid."""
         if ts_us.size:
             self.ensure(int(ts_us.min()), int(ts_us.max()))
-        pos: I64Array = np.searchsorted(self._closes, ts_us, side="left").astype(np.int64)
-        clipped = np.minimum(pos, self._closes.size - 1)
-        on_grid = (pos < self._closes.size) & (self._closes[clipped] == ts_us)
+        pos: I64Array = np.asarray(
+            np.searchsorted(self._closes, ts_us, side="left"), dtype=np.int64
+        )
+        if self._closes.size == 0:
+            return pos, np.zeros(pos.shape, dtype=np.bool_)
+        at = np.take(self._closes, pos, mode="clip")  # the grid point at or after each time
+        on_grid = at == ts_us
+        del at
+        on_grid &= pos < self._closes.size
         return pos, on_grid
 
     def locate_one(self, ts_us: int) -> tuple[int, bool]:
@@ -135,7 +149,12 @@ class SessionGrid:
 
     def session_at(self, index: int) -> date:
         """Session label of grid point ``index``."""
-        return date(1970, 1, 1) + timedelta(days=int(self._labels[index]))
+        size = self._closes.size
+        if not -size <= index < size:
+            raise IndexError(f"grid index {index} is out of range for {size} points")
+        starts, labels = self._runs
+        run = int(np.searchsorted(starts, index % size, side="right")) - 1
+        return date(1970, 1, 1) + timedelta(days=int(labels[run]))
 
     def first_closes(self, start_us: int, count: int) -> I64Array:
         """The first ``count`` grid close times at or after ``start_us``."""
@@ -180,11 +199,12 @@ class SessionGrid:
             ) from exc
         if self.timeframe.is_intraday:
             step = self.timeframe.duration // timedelta(microseconds=1)
-            grid, labels = _intraday_grid(sessions, opens, closes, break_starts, break_ends, step)
+            grid, runs = _intraday_grid(sessions, opens, closes, break_starts, break_ends, step)
         else:
-            grid, labels = closes, sessions
+            grid, runs = closes, (np.arange(closes.size, dtype=np.int64), sessions)
         self._closes = grid
-        self._labels = labels
+        self._runs = runs
+        self._labels = None
         self._first_year, self._last_year = first_year, last_year
         # instants inside the margin years are only partially served; keep them outside
         lo = ts_to_us(datetime(first_year + _MARGIN_YEARS, 1, 1, tzinfo=UTC))
@@ -199,20 +219,26 @@ def _intraday_grid(
     break_starts: I64Array,
     break_ends: I64Array,
     step: int,
-) -> tuple[I64Array, I64Array]:
-    """Bar close times inside each trading segment (a session, or each half around a break)."""
+) -> tuple[I64Array, tuple[I64Array, I64Array]]:
+    """Bar close times inside each trading segment (a session, or each half around a break),
+    and each segment's first grid index and session label."""
     nat = np.iinfo(np.int64).min
     has_break = break_starts != nat
     seg_start = np.concatenate([opens, break_ends[has_break]])
     seg_end = np.concatenate([np.where(has_break, break_starts, closes), closes[has_break]])
     seg_label = np.concatenate([sessions, sessions[has_break]])
     order = np.argsort(seg_start, kind="stable")
+    counts = np.maximum(-((seg_start[order] - seg_end[order]) // step), 0)  # ceil((end-start)/step)
+    order = order[counts > 0]
+    counts = counts[counts > 0]
     seg_start, seg_end, seg_label = seg_start[order], seg_end[order], seg_label[order]
-    counts = -((seg_start - seg_end) // step)  # ceil((end - start) / step)
-    counts = np.maximum(counts, 0)
-    total = int(counts.sum())
-    seg_of = np.repeat(np.arange(seg_start.size), counts)
+    # point g of the grid, the k-th (from 1) of its segment j, closes at
+    # seg_start[j] + k * step = (seg_start[j] - (offset[j] - 1) * step) + g * step; only a
+    # segment's last point can pass the segment's end and is clipped to it
     offsets = np.cumsum(counts) - counts
-    k = np.arange(total, dtype=np.int64) - np.repeat(offsets, counts) + 1
-    points = np.minimum(seg_start[seg_of] + k * step, seg_end[seg_of])
-    return points.astype(np.int64), seg_label[seg_of].astype(np.int64)
+    points = np.arange(int(counts.sum()), dtype=np.int64)
+    points *= step
+    points += np.repeat(seg_start - (offsets - 1) * step, counts)
+    last = offsets + counts - 1
+    points[last] = np.minimum(points[last], seg_end)
+    return points, (offsets.astype(np.int64, copy=False), seg_label.astype(np.int64, copy=False))

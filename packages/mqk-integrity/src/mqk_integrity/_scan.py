@@ -198,7 +198,7 @@ def scan_frame(
             f" {settings.calendar}/{frame.timeframe}"
         )
     df = frame.frame
-    ts = df.get_column("ts_close_utc").dt.epoch("us").to_numpy().astype(np.int64)
+    ts = np.asarray(df.get_column("ts_close_utc").dt.epoch("us").to_numpy(), dtype=np.int64)
     pos, on_grid = grid.locate(ts)
     structure_ok = _structure_ok(df)
     complete = df.get_column("is_complete").to_numpy()
@@ -207,38 +207,45 @@ def scan_frame(
     order_ok = (last_max == _NO_TIME) | (ts > last_max)
     valid = v0 & order_ok
     has_prev = valid & (previous != _NONE)
-    missing = np.where(has_prev, pos - pos[np.maximum(previous, 0)] - 1, 0).astype(np.int64)
+    missing = _missing(pos, previous, has_prev)
     gap = has_prev & (missing > settings.gap_tolerance_bars)
-    outlier = has_prev & _outliers(df, previous, settings.outlier_move_fraction)
-    codes = np.select(
-        [~complete, ~structure_ok, ~order_ok & (ts == last_max), ~order_ok, ~on_grid],
-        [_INCOMPLETE, _STRUCTURE, _DUPLICATE, _OUT_OF_ORDER, _OFF_CALENDAR],
-        _VALID,
-    ).astype(np.int8)
-    outlier_action = _POLICY_CODE[settings.outlier_policy]
-    actions = np.where(
-        codes != _VALID,
-        np.int8(1),
-        np.maximum(np.where(gap, 2, 0), np.where(outlier, outlier_action, 0)),
-    ).astype(np.int8)
-    gap_rows = np.flatnonzero(gap).astype(np.int64)
+    outlier = has_prev & _outliers(df, previous, has_prev, settings.outlier_move_fraction)
+    # the first rule broken, in the gate's order (later assignments take precedence)
+    codes = np.full(ts.size, _VALID, dtype=np.int8)
+    codes[~on_grid] = _OFF_CALENDAR
+    codes[~order_ok] = _OUT_OF_ORDER
+    codes[~order_ok & (ts == last_max)] = _DUPLICATE
+    codes[~structure_ok] = _STRUCTURE
+    codes[~complete] = _INCOMPLETE
+    actions = np.where(outlier, np.int8(_POLICY_CODE[settings.outlier_policy]), np.int8(0))
+    actions[gap] = np.maximum(actions[gap], np.int8(2))
+    actions[codes != _VALID] = 1
+    previous[~valid] = _NONE  # a row that is not valid has no previous row of its own
+    gap_rows = np.flatnonzero(gap)
     return FrameScan(
         frame=frame,
         settings=settings,
         codes=codes,
         actions=actions,
-        previous_row=np.where(valid, previous, _NONE).astype(np.int64),
+        previous_row=previous,
         last_accepted_us=last_max,
         grid_pos=pos,
         grid_closes=grid.closes,
         gap_rows=gap_rows,
-        outlier_rows=np.flatnonzero(outlier).astype(np.int64),
-        issue_rows=np.flatnonzero(actions).astype(np.int64),
+        outlier_rows=np.flatnonzero(outlier),
+        issue_rows=np.flatnonzero(actions),
         missing_bars=missing,
-        gaps_by_session=_gaps_by_session(
-            df.get_column("symbol"), gap_rows, pos, missing, grid.session_days
-        ),
+        gaps_by_session=_gaps_by_session(df.get_column("symbol"), gap_rows, pos, missing, grid),
     )
+
+
+def _missing(pos: I64Array, previous: I64Array, has_prev: npt.NDArray[np.bool_]) -> I64Array:
+    """Grid points strictly between each row with a previous valid row and that row."""
+    missing = np.take(pos, previous, mode="clip")  # row 0's position where there is none
+    np.subtract(pos, missing, out=missing)
+    missing -= 1
+    missing[~has_prev] = 0
+    return missing
 
 
 _NO_TIME = np.iinfo(np.int64).min
@@ -274,9 +281,19 @@ def _sequence(
     per-bar checks equals the maximum over valid rows: one vectorised pass suffices.
     """
     n = ts.size
-    last_max = np.full(n, _NO_TIME, dtype=np.int64)
-    previous = np.full(n, _NONE, dtype=np.int64)
+    last_max = np.empty(n, dtype=np.int64)
+    previous = np.empty(n, dtype=np.int64)
     if n == 0:
+        return last_max, previous
+    if not symbols.has_nulls() and symbols.is_sorted():
+        # a bar frame's usual order: each symbol's rows are one slice, no gathering needed
+        start = 0
+        while start < n:
+            end = int(symbols.search_sorted(symbols[start], side="right"))
+            _symbol_sequence(
+                ts[start:end], v0[start:end], start, last_max[start:end], previous[start:end]
+            )
+            start = end
         return last_max, previous
     codes = symbols.cast(pl.Categorical).to_physical().to_numpy()
     order = np.argsort(codes, kind="stable")
@@ -285,25 +302,57 @@ def _sequence(
     ends = np.append(starts[1:], n)
     for lo, hi in zip(starts.tolist(), ends.tolist(), strict=True):
         rows = order[lo:hi]  # one symbol's rows, in row order
-        t, ok = ts[rows], v0[rows]
-        running = np.maximum.accumulate(np.where(ok, t, _NO_TIME))
-        before = np.concatenate(([_NO_TIME], running[:-1]))
-        valid = ok & ((before == _NO_TIME) | (t > before))
-        last_valid = np.maximum.accumulate(np.where(valid, np.arange(rows.size), -1))
-        prior = np.concatenate(([-1], last_valid[:-1]))
-        last_max[rows] = before
-        previous[rows] = np.where(prior >= 0, rows[np.maximum(prior, 0)], _NONE)
+        symbol_max = np.empty(rows.size, dtype=np.int64)
+        symbol_previous = np.empty(rows.size, dtype=np.int64)
+        _symbol_sequence(ts[rows], v0[rows], 0, symbol_max, symbol_previous)
+        last_max[rows] = symbol_max
+        previous[rows] = np.where(
+            symbol_previous != _NONE, rows[np.maximum(symbol_previous, 0)], _NONE
+        )
     return last_max, previous
 
 
-def _outliers(df: pl.DataFrame, previous: I64Array, fraction: Decimal) -> npt.NDArray[np.bool_]:
-    """|close - previous close| * 10^8 > fraction * 10^8 * previous close, in exact integers."""
+def _symbol_sequence(
+    t: I64Array, ok: npt.NDArray[np.bool_], first_row: int, last_max: I64Array, previous: I64Array
+) -> None:
+    """:func:`_sequence` for the rows of one symbol (row ``first_row`` onwards, in order),
+    written into ``last_max`` and ``previous``."""
+    running = np.where(ok, t, _NO_TIME)
+    np.maximum.accumulate(running, out=running)
+    last_max[0] = _NO_TIME
+    last_max[1:] = running[:-1]
+    del running
+    valid = ok & ((last_max == _NO_TIME) | (t > last_max))
+    last_valid = np.arange(first_row, first_row + t.size, dtype=np.int64)
+    last_valid[~valid] = _NONE
+    np.maximum.accumulate(last_valid, out=last_valid)
+    previous[0] = _NONE
+    previous[1:] = last_valid[:-1]
+
+
+_OUTLIER_ROWS = 1 << 17
+"""Rows compared at a time in :func:`_outliers` (bounds the 128-bit temporaries)."""
+
+
+def _outliers(
+    df: pl.DataFrame, previous: I64Array, has_prev: npt.NDArray[np.bool_], fraction: Decimal
+) -> npt.NDArray[np.bool_]:
+    """|close - previous close| * 10^8 > fraction * 10^8 * previous close, in exact integers,
+    for the rows with a previous row (False elsewhere)."""
     numerator, denominator = _fraction_units(fraction)
     close = df.get_column("close").to_physical()
-    before = close.gather(pl.Series(np.maximum(previous, 0)))
-    moved = (close - before).abs() * pl.Series([denominator], dtype=pl.Int128)
-    limit = before * pl.Series([numerator], dtype=pl.Int128)
-    result: npt.NDArray[np.bool_] = (moved > limit).to_numpy()
+    scale = pl.Series([denominator], dtype=pl.Int128)
+    limit_scale = pl.Series([numerator], dtype=pl.Int128)
+    result = np.zeros(previous.size, dtype=np.bool_)
+    for lo in range(0, previous.size, _OUTLIER_ROWS):
+        hi = min(lo + _OUTLIER_ROWS, previous.size)
+        rows = lo + np.flatnonzero(has_prev[lo:hi])
+        if rows.size == 0:
+            continue
+        now = close.gather(pl.Series(rows))
+        before = close.gather(pl.Series(previous[rows]))
+        moved = (now - before).abs() * scale
+        result[rows] = (moved > before * limit_scale).to_numpy()
     return result
 
 
@@ -312,11 +361,12 @@ def _gaps_by_session(
     gap_rows: I64Array,
     pos: I64Array,
     missing: I64Array,
-    session_days: I64Array,
+    grid: SessionGrid,
 ) -> tuple[SessionGap, ...]:
     """Missing grid points of each gap, attributed to the sessions they belong to."""
     if gap_rows.size == 0:
         return ()
+    session_days = grid.session_days
     first = pos[gap_rows] - missing[gap_rows]  # first missing grid index
     last = pos[gap_rows] - 1
     starts = np.flatnonzero(np.diff(session_days, prepend=session_days[0] - 1))
