@@ -186,16 +186,20 @@ class _Working:
 
 
 @dataclass(slots=True)
-class _Window:
-    """Columns of steps ``start..stop-1`` under the current plan, and its busy steps."""
+class _Block:
+    """Steps ``start..stop-1`` under the current plan: each symbol's mark and holding per
+    step, the planned orders and fills per step, the steps the risk engine must see, and the
+    busy steps (cash and equity live in the kernel's run-long columns)."""
 
     start: int
-    cash: npt.NDArray[np.int64]
-    equity: npt.NDArray[np.int64]
-    marked: npt.NDArray[np.bool_]
+    stop: int
     marks: list[npt.NDArray[np.int64]]
-    busy: list[int]
-    texts: dict[int, str]  # busy step -> its close time as the event stream writes it
+    held: dict[int, npt.NDArray[np.int64]]
+    orders: npt.NDArray[np.int64]
+    fills: npt.NDArray[np.int64]
+    marked: npt.NDArray[np.bool_]
+    busy: list[int] = field(default_factory=list)
+    texts: dict[int, str] = field(default_factory=dict)  # busy step -> its close time as text
     low_floor: Decimal | None = None  # the risk floor ``lows`` were found for
     lows: list[int] = field(default_factory=list)  # steps with equity at or below it
 
@@ -254,7 +258,6 @@ class ColumnarKernel:
             asked = rows[targets.active[rows]]
             self._asked_rows.append(asked)
             self._asked_qty.append(targets.quantity[asked])
-        self._first_step = [int(cols.step_of_row[r[0]]) if r.size else n for r in self._rows]
         days = session_day
         self._session_edge = np.r_[True, days[1:] != days[:-1]] | np.r_[days[1:] != days[:-1], True]
 
@@ -266,6 +269,8 @@ class ColumnarKernel:
         self._working: dict[int, _Working] = {}
         self._due: dict[int, list[_Working]] = {}  # step -> working orders filling there
         self._text: str | None = None  # the current step's close time as events write it
+        self._holding: set[int] = set()  # symbols the ledger holds a position in
+        self._marked: dict[int, int] = {}  # the mark each symbol last got in the ledger
         self._orders: list[Order | None] = []
         self._seq = 0
         self._broker_seq = 0
@@ -293,26 +298,36 @@ class ColumnarKernel:
         row_lo, row_hi = int(cols.step_start[start]), int(cols.step_start[stop])
         plan = self._plan_all(row_lo, row_hi)
         marks = [self._marks(sym, start, stop, row_lo, row_hi) for sym in range(len(cols.symbols))]
-        window = self._window(start, stop, plan, marks)
+        block = _Block(
+            start,
+            stop,
+            marks,
+            {},
+            np.zeros(stop - start, dtype=np.int64),
+            np.zeros(stop - start, dtype=np.int64),
+            np.zeros(stop - start, dtype=np.bool_),
+        )
+        self._recompute(block, start, plan)
+        block.texts = self._texts(block.busy)
         sends = _by_step(plan)
         done = start - 1
         k = 0
         while True:
-            upcoming = window.busy[k] if k < len(window.busy) else stop
+            upcoming = block.busy[k] if k < len(block.busy) else stop
             # steps in between change nothing but equity; any of them (or the busy step
             # itself) at or below the risk floor trips a switch there, as bar by bar
-            breach = self._first_breach(window, done + 1, min(upcoming + 1, stop))
-            if breach is None and k == len(window.busy):
-                return
+            breach = self._first_breach(block, done + 1, min(upcoming + 1, stop))
+            if breach is None and k == len(block.busy):
+                break
             step = breach if breach is not None else upcoming
             now = utc(int(cols.ts[int(cols.step_start[step])]))
-            self._text = window.texts.get(step)
+            self._text = block.texts.get(step)
             session = _DAY0 + timedelta(days=int(self._session_day[step]))
             self._fill_due(step, now, session)
-            marked = breach is not None or bool(window.marked[step - window.start])
+            marked = breach is not None or bool(block.marked[step - start])
             todo = sends.get(step, [])
             if marked or todo:
-                self._mark_ledger(window, step)
+                self._mark_ledger(block, step)
             replanned = False
             if marked and self._mark_risk(now, session, step):
                 # a switch tripped: flatten if asked, then everything is planned anew
@@ -320,32 +335,27 @@ class ColumnarKernel:
                 plan = self._plan_all(int(cols.step_start[step]), row_hi)
                 sends = _by_step(plan)
                 todo = sends.get(step, [])
-                window = self._window(step + 1, stop, plan, marks)
+                self._recompute(block, step + 1, plan)
                 replanned = True
             elif breach is not None:
                 raise OutsideEnvelope(
                     f"equity reached the risk floor at {now.isoformat()} and no switch tripped"
                 )
-            j = 0
-            while j < len(todo):
-                planned = todo[j]
-                if self._send(planned, now, session):
-                    j += 1
-                    continue
-                # refused: plan this symbol again from the next row, and the rest of the block
-                rest = [p for p in plan if p.row > planned.row and p.sym != planned.sym]
-                again = self._plan(planned.sym, planned.row + 1, row_hi)
-                plan = sorted([*rest, *again], key=lambda p: p.row)
-                sends = _by_step(plan)
-                todo = sends.get(step, [])
-                j = 0
-                window = self._window(step + 1, stop, plan, marks)
-                replanned = True
+            for planned in todo:
+                if not self._send(planned, now, session):
+                    self._after_refusal(block, planned, sends)
+                    replanned = True
             done = step
             if replanned:
-                k = 0
+                self._refresh(block, step + 1)
+                k = bisect.bisect_right(block.busy, step)
             elif step == upcoming:
                 k += 1
+        held = list(block.held.values())
+        exposed = np.zeros(stop - start, dtype=np.bool_)
+        for shares in held:
+            exposed |= shares != 0
+        self._exposed[start:stop] = exposed
 
     def _plan_all(self, row_from: int, row_hi: int) -> list[_Planned]:
         """Every symbol's orders on rows ``row_from..row_hi-1``, in row order."""
@@ -417,19 +427,23 @@ class ColumnarKernel:
             ]
         else:
             orders = self._plan_halted(sym, at, wanted)
+        return [self._planned(row, sym, want, held, refused) for row, want, held, refused in orders]
+
+    def _planned(
+        self, row: int, sym: int, wanted: int, before: int, refused: bool = False
+    ) -> _Planned:
+        """The order asking for ``wanted`` on ``row`` while ``before`` is held, with its fill
+        (the symbol's next bar) priced unless it is expected to be refused."""
+        if wanted * before < 0:
+            raise OutsideEnvelope("a target crosses from long to short in one step")
         cols = self._cols
-        plan = []
-        for row, want, held, refused in orders:
-            if want * held < 0:
-                raise OutsideEnvelope("a target crosses from long to short in one step")
-            fill_row = -1 if refused else int(self._next_row[row])
-            fill_step = int(cols.step_of_row[fill_row]) if fill_row >= 0 else _NO_STEP
-            step = int(cols.step_of_row[row])
-            planned = _Planned(row, step, sym, want, held, fill_row, fill_step, refused)
-            if fill_row >= 0:
-                self._price(planned)
-            plan.append(planned)
-        return plan
+        fill_row = -1 if refused else int(self._next_row[row])
+        fill_step = int(cols.step_of_row[fill_row]) if fill_row >= 0 else _NO_STEP
+        step = int(cols.step_of_row[row])
+        planned = _Planned(row, step, sym, wanted, before, fill_row, fill_step, refused)
+        if fill_row >= 0:
+            self._price(planned)
+        return planned
 
     def _plan_halted(
         self, sym: int, at: npt.NDArray[np.int64], wanted: npt.NDArray[np.int64]
@@ -482,54 +496,107 @@ class ColumnarKernel:
             fee, "fee"
         )
 
-    def _window(
-        self,
-        start: int,
-        stop: int,
-        plan: list[_Planned],
-        block_marks: list[npt.NDArray[np.int64]],
-    ) -> _Window:
-        """Cash, equity and the busy steps of ``start..stop-1`` from the ledger's state now, the
-        working orders and ``plan`` (orders not sent yet)."""
-        cols = self._cols
-        length = stop - start
-        ledger = self._ledger
+    def _recompute(self, block: _Block, first: int, plan: list[_Planned]) -> None:
+        """Cash, equity, holdings and planned orders and fills of steps ``first..stop-1`` from
+        the ledger's state now, the working orders and ``plan`` (orders not sent yet)."""
+        cols, ledger = self._cols, self._ledger
+        start, stop = block.start, block.stop
+        lo = first - start
+        length = stop - first
         flows = np.zeros(length, dtype=np.int64)
         moves: dict[int, npt.NDArray[np.int64]] = {}
-        busy = {p.step for p in plan if p.step >= start}
-        for p in [*(w.plan for w in self._working.values()), *plan]:  # every fill still to come
-            if start <= p.fill_step < stop:
-                offset = p.fill_step - start
+        block.orders[lo:] = 0
+        block.fills[lo:] = 0
+        for p in plan:
+            if p.step >= first:
+                block.orders[p.step - start] += 1
+        for p in [*(w.plan for w in self._working.values()), *plan]:  # every fill to come
+            if first <= p.fill_step < stop:
+                offset = p.fill_step - first
                 flows[offset] += p.flow
                 if p.sym not in moves:
                     moves[p.sym] = np.zeros(length, dtype=np.int64)
                 moves[p.sym][offset] += (p.wanted - p.before) // SCALE
-                busy.add(p.fill_step)
+                block.fills[p.fill_step - start] += 1
         cash = decimal_to_units(ledger.cash, "cash") + np.cumsum(flows)
         equity = cash.copy()
-        exposed = np.zeros(length, dtype=np.bool_)
-        skip = block_marks[0].shape[0] - length  # the window is the block's tail
-        marks = [mark[skip:] for mark in block_marks]
         for sym, symbol in enumerate(cols.symbols):
-            mark = marks[sym]
             held = decimal_to_units(ledger.position(symbol), "position") // SCALE
-            if held or sym in moves:
-                shares = held + np.cumsum(moves[sym]) if sym in moves else held
-                equity += shares * mark
-                exposed |= shares != 0
-        self._cash[start:stop] = cash
-        self._equity[start:stop] = equity
-        self._exposed[start:stop] = exposed
+            if not held and sym not in moves and sym not in block.held:
+                continue
+            shares = held + np.cumsum(moves[sym]) if sym in moves else np.full(length, held)
+            if sym not in block.held:
+                block.held[sym] = np.zeros(stop - start, dtype=np.int64)
+            block.held[sym][lo:] = shares
+            equity += shares * block.marks[sym][lo:]
+        self._cash[first:stop] = cash
+        self._equity[first:stop] = equity
+        self._refresh(block, first)
+
+    def _refresh(self, block: _Block, first: int) -> None:
+        """The steps the risk engine must see (session edges, new equity peaks) and the busy
+        steps of ``first..stop-1`` after the columns changed."""
+        start, stop = block.start, block.stop
+        lo = first - start
+        equity = self._equity[first:stop]
         peak = self._risk.peak_equity
         floor = decimal_floor_units(peak) if peak is not None else np.iinfo(np.int64).min
         running = np.maximum.accumulate(np.maximum(equity, floor))
         before = np.r_[np.int64(floor), running[:-1]]
-        marked = self._session_edge[start:stop] | (equity > before)
-        busy.update((start + np.flatnonzero(marked)).tolist())
-        ordered = sorted(busy)
-        at = cols.ts[cols.step_start[np.array(ordered, dtype=np.int64)]]
-        texts = dict(zip(ordered, utc_texts(at), strict=True))
-        return _Window(start, cash, equity, marked, marks, ordered, texts)
+        block.marked[lo:] = self._session_edge[first:stop] | (equity > before)
+        busy = (block.orders[lo:] > 0) | (block.fills[lo:] > 0) | block.marked[lo:]
+        block.busy = (first + np.flatnonzero(busy)).tolist()
+        block.low_floor = None
+
+    def _fill_effect(self, block: _Block, planned: _Planned, sign: int) -> None:
+        """Add (``sign`` 1) or take back (-1) a planned order and its fill in the columns."""
+        start, stop = block.start, block.stop
+        if start <= planned.step < stop:
+            block.orders[planned.step - start] += sign
+        step = planned.fill_step
+        if not start <= step < stop:
+            return
+        offset = step - start
+        shares = sign * ((planned.wanted - planned.before) // SCALE)
+        flow = sign * planned.flow
+        held = block.held.get(planned.sym)
+        if held is None:
+            held = block.held[planned.sym] = np.zeros(stop - start, dtype=np.int64)
+        held[offset:] += shares
+        self._cash[step:stop] += flow
+        self._equity[step:stop] += flow + shares * block.marks[planned.sym][offset:]
+        block.fills[offset] += sign
+
+    def _after_refusal(
+        self, block: _Block, refused: _Planned, sends: dict[int, list[_Planned]]
+    ) -> None:
+        """Re-plan after ``refused``: its fill never comes, and the symbol's next order (where
+        the strategy first asks for something else) now starts from what is still held."""
+        self._fill_effect(block, refused, -1)
+        later = [
+            p
+            for step in sorted(s for s in sends if s > refused.step)
+            for p in sends[step]
+            if p.sym == refused.sym
+        ]
+        if not later:
+            return
+        following = later[0]
+        self._fill_effect(block, following, -1)
+        row_list = sends[following.step]
+        at = row_list.index(following)
+        if following.wanted == refused.before:
+            del row_list[at]
+            return
+        again = self._planned(following.row, refused.sym, following.wanted, refused.before)
+        row_list[at] = again
+        self._fill_effect(block, again, 1)
+
+    def _texts(self, steps: list[int]) -> dict[int, str]:
+        """Close times of ``steps`` as the event stream writes them, rendered at once."""
+        cols = self._cols
+        at = cols.ts[cols.step_start[np.array(steps, dtype=np.int64)]]
+        return dict(zip(steps, utc_texts(at), strict=True))
 
     def _marks(
         self, sym: int, start: int, stop: int, row_lo: int, row_hi: int
@@ -552,30 +619,34 @@ class ColumnarKernel:
 
     # -- the busy steps --------------------------------------------------------------------
 
-    def _first_breach(self, window: _Window, first: int, stop: int) -> int | None:
+    def _first_breach(self, block: _Block, first: int, stop: int) -> int | None:
         """The first of steps ``first..stop-1`` (which change nothing but equity) whose equity
         is at or below the risk floor, or None."""
         floor = self._risk.equity_floor
         if stop <= first or floor is None:
             return None
-        if window.low_floor is not floor:  # the floor moved (or a new window): find the lows
-            window.low_floor = floor
-            low = window.equity <= decimal_floor_units(floor)
-            window.lows = (window.start + np.flatnonzero(low)).tolist()
-        at = bisect.bisect_left(window.lows, first)
-        if at < len(window.lows) and window.lows[at] < stop:
-            return window.lows[at]
+        if block.low_floor is not floor:  # the floor or the columns moved: find the lows
+            block.low_floor = floor
+            low = self._equity[block.start : block.stop] <= decimal_floor_units(floor)
+            block.lows = (block.start + np.flatnonzero(low)).tolist()
+        at = bisect.bisect_left(block.lows, first)
+        if at < len(block.lows) and block.lows[at] < stop:
+            return block.lows[at]
         return None
 
-    def _mark_ledger(self, window: _Window, step: int) -> None:
-        offset = step - window.start
-        self._ledger.mark_all(
-            {
-                symbol: units_to_decimal(int(window.marks[sym][offset]))
-                for sym, symbol in enumerate(self._cols.symbols)
-                if self._first_step[sym] <= step
-            }
-        )
+    def _mark_ledger(self, block: _Block, step: int) -> None:
+        """Mark the ledger's open positions at ``step``'s closes (equity and exposure are read
+        only right after this; a flat symbol's mark changes neither)."""
+        offset = step - block.start
+        symbols, marked = self._cols.symbols, self._marked
+        prices = {}
+        for sym in self._holding:
+            mark = int(block.marks[sym][offset])
+            if marked.get(sym) != mark:
+                marked[sym] = mark
+                prices[symbols[sym]] = units_to_decimal(mark)
+        if prices:
+            self._ledger.mark_all(prices)
 
     def _mark_risk(self, now: datetime, session: date, step: int) -> bool:
         """Mark the risk engine at ``step``; True when a switch tripped (recorded by then)."""
@@ -608,6 +679,10 @@ class ColumnarKernel:
             self._orders[sent.index] = order
             base = units_to_decimal(int(self._cols.open[sent.plan.fill_row]))
             self._fills.apply(fill, base, session, self._text)
+            if sent.plan.wanted:
+                self._holding.add(sent.plan.sym)
+            else:
+                self._holding.discard(sent.plan.sym)
 
     def _send(self, planned: _Planned, now: datetime, session: date) -> bool:
         """Check ``planned`` exactly as the gateway would, then send it or record the refusal
