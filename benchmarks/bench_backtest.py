@@ -67,6 +67,7 @@ def _child(path: str, mode: str, out: str) -> None:
     t0 = time.perf_counter()
     bars = load_bars(Path(path), config.settings.engine.timeframe)
     t1 = time.perf_counter()
+    load_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     data_hash = data_file_hash([Path(path)])
     request = BacktestRequest(
         config=config,
@@ -79,6 +80,7 @@ def _child(path: str, mode: str, out: str) -> None:
     t2 = time.perf_counter()
     result = run_backtest(request, mode=mode)
     t3 = time.perf_counter()
+    engine_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     write_artifacts(result, Path(out))
     t4 = time.perf_counter()
     print(
@@ -95,6 +97,8 @@ def _child(path: str, mode: str, out: str) -> None:
                 "columnar": result.columnar,
                 "columnar_note": result.columnar_note,
                 "final_equity": str(result.final_equity),
+                "peak_rss_load_mib": load_peak,
+                "peak_rss_engine_mib": engine_peak,
                 "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             }
         )

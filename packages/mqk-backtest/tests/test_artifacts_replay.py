@@ -268,3 +268,17 @@ def unit_rewriting_a_run_directory_replaces_it_whole(tmp_path: Path) -> None:
     (out / "stale.txt").write_text("from an older run", encoding="utf-8")
     write_artifacts(result, out)
     assert sorted(p.name for p in out.iterdir()) == sorted(ARTIFACT_FILES)
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 7, 89, 90, 1000])
+def invariant_the_equity_curve_is_the_same_whatever_the_chunk_size(
+    tmp_path: Path, chunk_rows: int
+) -> None:
+    from mqk_backtest.artifacts import _equity_csv
+
+    result, out = _run(tmp_path)
+    _equity_csv(result, tmp_path / "chunked.csv", chunk_rows=chunk_rows)
+
+    whole = (out / "equity_curve.csv").read_bytes()
+    assert (tmp_path / "chunked.csv").read_bytes() == whole
+    assert whole.count(b"\n") == len(result.equity) + 1

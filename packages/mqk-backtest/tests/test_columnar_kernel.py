@@ -21,8 +21,9 @@ from hypothesis import strategies as st
 
 from mqk_backtest import run_backtest
 from mqk_backtest._columns import utc_texts
+from mqk_backtest._stream import record_json
 from mqk_integrity import synth_bars
-from mqk_schemas import BarFrame, Timeframe, format_utc
+from mqk_schemas import BarFrame, Timeframe, event_id, format_utc
 
 # the shipped default limits (config/default.yaml), not the tests' loose ones
 PRODUCT_RISK: dict[str, Any] = {
@@ -229,3 +230,25 @@ def unit_vectorised_timestamps_render_as_the_event_stream_does(text: str) -> Non
     ts = datetime.fromisoformat(text.replace("Z", "+00:00"))
     us = (ts - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
     assert utc_texts(np.array([us, us], dtype=np.int64)) == [format_utc(ts)] * 2
+
+
+def invariant_the_compact_event_log_reads_back_as_canonical_records() -> None:
+    """The stream keeps payloads as canonical JSON; reading it back gives the envelope dicts
+    whose canonical JSON is exactly the audit line text."""
+    config = _config(
+        "sma_cross", {"fast": 2, "slow": 5, "qty": 500}, "1h", risk={"max_drawdown": d("0.02")}
+    )
+    result = run_backtest(request(config, _bars(["AAPL"], "1h", 400, 11)))
+    events = result.events
+    records = list(events)
+
+    assert list(events.lines()) == [record_json(record) for record in records]
+    assert {e["event_type"] for e in records} >= {"DECISION", "ORDER_REFUSED", "FILL_APPLIED"}
+    run_id = result.request.run_id
+    assert [e["event_id"] for e in records] == [
+        str(event_id(run_id, i)) for i in range(len(events))
+    ]
+    assert [e["seq"] for e in records] == list(range(len(events)))
+    assert events[-1] == records[-1]
+    assert events[2:5] == records[2:5]
+    assert events == records

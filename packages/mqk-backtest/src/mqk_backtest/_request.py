@@ -6,11 +6,11 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from mqk_backtest._stream import EventLog
 from mqk_backtest.metrics import ClosedTrade
 from mqk_config import EffectiveConfig
 from mqk_schemas import BarFrame, Fill, Order
@@ -58,7 +58,7 @@ class BacktestResult:
     """
 
     request: BacktestRequest
-    events: list[dict[str, Any]]
+    events: EventLog
     orders: tuple[Order, ...]
     fills: tuple[Fill, ...]
     trades: tuple[ClosedTrade, ...]

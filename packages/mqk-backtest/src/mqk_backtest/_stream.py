@@ -1,47 +1,120 @@
-"""The run's ordered event stream, kept as canonical JSON-ready records (no per-event pydantic).
+"""The run's ordered event stream, kept compact: each payload as canonical JSON text.
 
-Records have the shape of :class:`mqk_schemas.EventEnvelope`; values are already plain JSON
-types (exact decimals as strings), so serialising one is a single ``json.dumps``.
+Records have the shape of :class:`mqk_schemas.EventEnvelope`. A long run records hundreds of
+thousands of events, so the stream keeps per event only its timestamp text, topic, type, ids and
+the canonical JSON of its payload; the event id and run id are derived. :class:`EventLog` gives
+the records back as plain dicts on access and as canonical JSON lines for the audit log.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import Any, overload
 
 from mqk_schemas import Topic, event_id_texts, format_decimal, format_utc, jsonable
 
-__all__ = ["EventStream", "record_json"]
+__all__ = ["EventLog", "EventStream", "record_json"]
+
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def record_json(record: Mapping[str, Any]) -> str:
     """Canonical JSON text of one record (sorted keys, no spaces)."""
-    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL.encode(record)
+
+
+# (ts_utc text, topic, event_type, correlation_id, causation_id, payload as canonical JSON)
+_Entry = tuple[str, str, str, str | None, str | None, str]
+
+
+class EventLog(Sequence[dict[str, Any]]):
+    """A run's events: a sequence of envelope-shaped dicts, decoded on access, and
+    :meth:`lines`, their canonical JSON (exactly :func:`record_json` of each dict)."""
+
+    __slots__ = ("_engine_id", "_entries", "_run_id")
+
+    def __init__(self, run_id: uuid.UUID, engine_id: str, entries: list[_Entry]) -> None:
+        self._run_id = run_id
+        self._engine_id = engine_id
+        self._entries = entries
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(index, slice):
+            return [json.loads(line) for line in self._lines(range(len(self))[index])]
+        seq = range(len(self))[index]
+        return json.loads(next(self._lines((seq,))))  # type: ignore[no-any-return]
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for line in self.lines():
+            yield json.loads(line)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, EventLog):
+            return (self._run_id, self._engine_id, self._entries) == (
+                other._run_id,
+                other._engine_id,
+                other._entries,
+            )
+        if isinstance(other, Sequence):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def lines(self) -> Iterator[str]:
+        """Every record's canonical JSON, in order."""
+        return self._lines(range(len(self)))
+
+    def _lines(self, seqs: Iterator[int] | Sequence[int]) -> Iterator[str]:
+        event_id = event_id_texts(self._run_id)
+        run = json.dumps(str(self._run_id))
+        engine = json.dumps(self._engine_id, ensure_ascii=False)
+        entries = self._entries
+        for seq in seqs:
+            ts, topic, event_type, correlation, causation, payload = entries[seq]
+            yield (
+                f'{{"causation_id":{_text(causation)},"correlation_id":{_text(correlation)},'
+                f'"engine_id":{engine},"event_id":"{event_id(seq)}",'
+                f'"event_type":{_text(event_type)},"payload":{payload},"run_id":{run},'
+                f'"seq":{seq},"topic":{_text(topic)},"ts_utc":{_text(ts)}}}'
+            )
+
+
+def _text(value: str | None) -> str:
+    return "null" if value is None else json.dumps(value, ensure_ascii=False)
 
 
 class EventStream:
-    """Appends envelope-shaped records with consecutive ``seq`` numbers."""
+    """Appends envelope-shaped events with consecutive ``seq`` numbers."""
 
     def __init__(self, run_id: uuid.UUID, engine_id: str) -> None:
-        self._run = str(run_id)
+        self._run_id = run_id
         self._engine_id = engine_id
-        self._event_id = event_id_texts(run_id)
-        self._records: list[dict[str, Any]] = []
+        self._entries: list[_Entry] = []
         self._ts: datetime | None = None
         self._ts_text = ""
 
     @property
-    def records(self) -> list[dict[str, Any]]:
-        """Every record so far, in order."""
-        return self._records
+    def records(self) -> EventLog:
+        """Every event so far, in order."""
+        return EventLog(self._run_id, self._engine_id, self._entries)
 
     def __len__(self) -> int:
-        return len(self._records)
+        return len(self._entries)
 
     def add(
         self,
@@ -79,25 +152,21 @@ class EventStream:
         """Append one event whose payload already holds plain JSON types only (exact decimals
         as :func:`~mqk_schemas.format_decimal` strings); returns its ``seq``. ``ts_text`` is
         ``format_utc(ts)`` when the caller has it already."""
-        seq = len(self._records)
         if ts != self._ts:  # events come in bursts with one timestamp: render it once
             self._ts = ts
             self._ts_text = format_utc(ts) if ts_text is None else ts_text
-        self._records.append(
-            {
-                "event_id": self._event_id(seq),
-                "run_id": self._run,
-                "engine_id": self._engine_id,
-                "ts_utc": self._ts_text,
-                "seq": seq,
-                "topic": topic.value,
-                "event_type": event_type,
-                "correlation_id": correlation_id,
-                "causation_id": causation_id,
-                "payload": payload,
-            }
+        entries = self._entries
+        entries.append(
+            (
+                self._ts_text,
+                topic.value,
+                event_type,
+                correlation_id,
+                causation_id,
+                _CANONICAL.encode(payload),
+            )
         )
-        return seq
+        return len(entries) - 1
 
 
 def _plain(value: Any) -> Any:

@@ -22,7 +22,6 @@ import numpy.typing as npt
 import polars as pl
 
 from mqk_backtest._request import BacktestResult
-from mqk_backtest._stream import record_json
 from mqk_backtest.errors import ArtifactError
 from mqk_backtest.fingerprint import package_versions
 from mqk_backtest.metrics import compute_metrics
@@ -179,25 +178,31 @@ def _fixed_text(units: npt.NDArray[np.int64], places: int) -> pl.Series:
     return frame.get_column("text")
 
 
-def _equity_csv(result: BacktestResult, path: Path) -> None:
+def _equity_csv(result: BacktestResult, path: Path, chunk_rows: int = 100_000) -> None:
+    """``equity_curve.csv``, rendered ``chunk_rows`` rows at a time (a long run's curve has a
+    row per bar; rendering it whole as text would hold several copies of it in memory)."""
     curve = result.equity
     equity = curve.equity_units
     peak = np.maximum.accumulate(equity)
     drawdown = np.zeros(equity.shape[0], dtype=np.float64)
     np.divide(equity, peak, out=drawdown, where=peak > 0)
-    drawdown = np.where(peak > 0, drawdown - 1.0, 0.0)
-    frame = pl.DataFrame(
-        {
-            "ts_close_utc": pl.Series(curve.ts_us, dtype=pl.Int64)
-            .cast(pl.Datetime("us", "UTC"))
-            .dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "cash": _fixed_text(curve.cash_units, 8),
-            "equity": _fixed_text(equity, 8),
-            "drawdown": _fixed_text(np.round(drawdown * 1e10).astype(np.int64), 10),
-            "exposed": pl.Series(curve.exposed.astype(np.int8)),
-        }
-    )
-    frame.write_csv(path, line_terminator="\n")
+    drawdown_units = np.round(np.where(peak > 0, drawdown - 1.0, 0.0) * 1e10).astype(np.int64)
+    del peak, drawdown
+    with path.open("wb") as handle:
+        for start in range(0, max(equity.shape[0], 1), chunk_rows):
+            part = slice(start, start + chunk_rows)
+            frame = pl.DataFrame(
+                {
+                    "ts_close_utc": pl.Series(curve.ts_us[part], dtype=pl.Int64)
+                    .cast(pl.Datetime("us", "UTC"))
+                    .dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "cash": _fixed_text(curve.cash_units[part], 8),
+                    "equity": _fixed_text(equity[part], 8),
+                    "drawdown": _fixed_text(drawdown_units[part], 10),
+                    "exposed": pl.Series(curve.exposed[part].astype(np.int8)),
+                }
+            )
+            frame.write_csv(handle, include_header=start == 0, line_terminator="\n")
 
 
 def _orders_csv(result: BacktestResult, path: Path) -> None:
@@ -256,11 +261,22 @@ def _opt(value: Decimal | None) -> str:
     return "" if value is None else format_decimal(value)
 
 
-def audit_lines(result: BacktestResult) -> tuple[list[str], str]:
-    """The hash-chained audit lines of the event stream and the chain's final hash."""
+def event_stream_hash(result: BacktestResult) -> str:
+    """The audit chain's final hash over ``result``'s event stream (what replay proves)."""
     chain = AuditChain()
-    lines = [chain.line_for_json(record_json(record)) + "\n" for record in result.events]
-    return lines, chain.last_hash
+    for text in result.events.lines():
+        chain.line_for_json(text)
+    return chain.last_hash
+
+
+def _write_audit(result: BacktestResult, path: Path) -> str:
+    """Write ``audit.jsonl`` line by line; returns the chain's final hash."""
+    chain = AuditChain()
+    with path.open("w", encoding="utf-8", newline="\n") as handle:
+        for text in result.events.lines():
+            handle.write(chain.line_for_json(text))
+            handle.write("\n")
+    return chain.last_hash
 
 
 def write_artifacts(result: BacktestResult, directory: Path) -> RunArtifacts:
@@ -297,8 +313,7 @@ def _occupied_by_something_else(directory: Path) -> bool:
 
 
 def _write_all(result: BacktestResult, directory: Path) -> RunArtifacts:
-    lines, stream_hash = audit_lines(result)
-    (directory / "audit.jsonl").write_text("".join(lines), encoding="utf-8", newline="\n")
+    stream_hash = _write_audit(result, directory / "audit.jsonl")
     manifest = build_manifest(result, stream_hash)
     metrics = metrics_of(result)
     (directory / "manifest.json").write_text(_pretty(manifest), encoding="utf-8", newline="\n")
@@ -306,18 +321,13 @@ def _write_all(result: BacktestResult, directory: Path) -> RunArtifacts:
     _orders_csv(result, directory / "orders.csv")
     _fills_csv(result, directory / "fills.csv")
     _equity_csv(result, directory / "equity_curve.csv")
-    index_of = (
-        {int(ts): i for i, ts in enumerate(result.equity.ts_us.tolist())}
-        if len(result.fills)
-        else {}
-    )
+    stamps = result.equity.ts_us
+    fill_stamps = np.array([_us(fill.ts_utc) for fill in result.fills], dtype=np.int64)
+    at = np.searchsorted(stamps, fill_stamps)
+    found = (at < stamps.shape[0]) & (stamps[np.minimum(at, stamps.shape[0] - 1)] == fill_stamps)
     marks = [
-        FillMark(
-            index_of.get(_us(fill.ts_utc), 0),
-            fill.side.value,
-            format_decimal(fill.price),
-        )
-        for fill in result.fills
+        FillMark(int(index) if hit else 0, fill.side.value, format_decimal(fill.price))
+        for fill, index, hit in zip(result.fills, at.tolist(), found.tolist(), strict=True)
     ]
     page = render_report(
         title=f"Backtest {result.request.config.engine_id} {result.request.run_id}",

@@ -15,7 +15,7 @@ from mqk_backtest._simulation import run_simulation
 from mqk_backtest._stream import record_json
 from mqk_backtest.artifacts import (
     ARTIFACT_FILES,
-    audit_lines,
+    event_stream_hash,
     load_manifest,
     metrics_of,
     write_artifacts,
@@ -161,7 +161,7 @@ def replay_run(
         host=manifest.get("host") or {},
     )
     result = run_backtest(request, mode=mode, registry=registry)
-    _, replayed_hash = audit_lines(result)
+    replayed_hash = event_stream_hash(result)
     if replayed_hash == recorded_hash:
         differing = _differing_artifacts(result, directory)
         if differing:
