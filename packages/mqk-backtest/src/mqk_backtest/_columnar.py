@@ -247,12 +247,12 @@ class ColumnarKernel:
         self._progress = progress
 
         n = cols.steps
-        self._rows: list[npt.NDArray[np.int64]] = []
-        self._asked_rows: list[npt.NDArray[np.int64]] = []
+        self._rows: list[npt.NDArray[np.int32]] = []
+        self._asked_rows: list[npt.NDArray[np.int32]] = []
         self._asked_qty: list[npt.NDArray[np.int64]] = []
-        self._next_row = np.full(cols.sym.shape[0], -1, dtype=np.int64)
+        self._next_row = np.full(cols.sym.shape[0], -1, dtype=np.int32)  # rows < 2**31
         for index in range(len(cols.symbols)):
-            rows = np.flatnonzero(cols.sym == index).astype(np.int64)
+            rows = np.flatnonzero(cols.sym == index).astype(np.int32)
             self._rows.append(rows)
             self._next_row[rows[:-1]] = rows[1:]
             asked = rows[targets.active[rows]]
@@ -446,7 +446,7 @@ class ColumnarKernel:
         return planned
 
     def _plan_halted(
-        self, sym: int, at: npt.NDArray[np.int64], wanted: npt.NDArray[np.int64]
+        self, sym: int, at: npt.NDArray[np.int32], wanted: npt.NDArray[np.int64]
     ) -> list[tuple[int, int, int, bool]]:
         """(row, target, held, refused) of a halted engine: exits pass, entries are refused."""
         moved = np.r_[True, wanted[1:] != wanted[:-1]] if wanted.size else wanted.astype(bool)

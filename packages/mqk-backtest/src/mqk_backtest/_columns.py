@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -93,15 +94,15 @@ class Columns:
 def columns_of(frame: BarFrame) -> Columns:
     """Sort ``frame`` by (close time, symbol) and take its columns in fixed-point units."""
     df = frame.frame
+    symbols = tuple(sorted(df.get_column("symbol").unique().to_list()))
+    enum = pl.Enum(list(symbols))
     ts_raw = df.get_column("ts_close_utc").dt.epoch("us").to_numpy()
-    single = df.get_column("symbol").n_unique() == 1
-    if not (single and bool(np.all(ts_raw[1:] > ts_raw[:-1]))):  # one sorted series: as is
+    codes = df.get_column("symbol").cast(enum).to_physical().to_numpy()
+    if not _in_order(ts_raw, codes):  # sort (a copy); bars already in order are used as is
         df = df.sort(["ts_close_utc", "symbol"], maintain_order=True)
         ts_raw = df.get_column("ts_close_utc").dt.epoch("us").to_numpy()
+        codes = df.get_column("symbol").cast(enum).to_physical().to_numpy()
     ordered = BarFrame(frame.timeframe, df)
-    symbol_column = df.get_column("symbol")
-    symbols = tuple(sorted(symbol_column.unique().to_list()))
-    codes = symbol_column.cast(pl.Enum(list(symbols))).to_physical().to_numpy()
     sym = codes.astype(np.int32)
     ts = ts_raw.astype(np.int64, copy=False)
 
@@ -126,6 +127,12 @@ def columns_of(frame: BarFrame) -> Columns:
         step_start=step_start,
         step_of_row=step_of_row,
     )
+
+
+def _in_order(ts: npt.NDArray[np.int64], codes: npt.NDArray[np.integer[Any]]) -> bool:
+    """True when rows are strictly ordered by (close time, symbol code)."""
+    same = ts[1:] == ts[:-1]
+    return bool(np.all((ts[1:] > ts[:-1]) | (same & (codes[1:] > codes[:-1]))))
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -215,15 +216,6 @@ class _Simulation:
 
         n = self._cols.steps
         self._eq_ts = self._cols.ts[self._cols.step_start[:-1]].copy()
-        self._must_run = self._steps_that_must_run()
-        self._active_rows: list[npt.NDArray[np.int64]] = (
-            [
-                np.flatnonzero((self._cols.sym == i) & self._fast.active).astype(np.int64)
-                for i in range(len(self._cols.symbols))
-            ]
-            if self._fast is not None
-            else []
-        )
         self._eq_cash = np.zeros(n, dtype=np.int64)
         self._eq_equity = np.zeros(n, dtype=np.int64)
         self._eq_exposed = np.zeros(n, dtype=np.bool_)
@@ -325,14 +317,15 @@ class _Simulation:
         rows = cols.sym.shape[0]
         quantity = np.zeros(rows, dtype=np.int64)
         active = np.zeros(rows, dtype=np.bool_)
-        stop = np.zeros(rows, dtype=np.int64)
-        take_profit = np.zeros(rows, dtype=np.int64)
+        levels: dict[str, npt.NDArray[np.int64]] = {}  # stops and take-profits, if any
         ok = self._scan.actions != 1  # rows the gate REJECTs never reach the strategy
         ok &= cols.complete
         for index, symbol in enumerate(cols.symbols):
-            rows_of = np.flatnonzero((cols.sym == index) & ok)
-            if rows_of.size == 0:
+            picked = np.flatnonzero((cols.sym == index) & ok)
+            if picked.size == 0:
                 continue
+            # every row (one clean symbol): views of the columns instead of copies
+            rows_of: slice | npt.NDArray[np.int64] = slice(None) if picked.size == rows else picked
             arrays = BarArrays(
                 symbol=symbol,
                 ts_close_us=cols.ts[rows_of],
@@ -346,12 +339,16 @@ class _Simulation:
                 series: TargetSeries = strategy.targets_vectorised(arrays)
             except Exception:
                 return None  # the bar-by-bar host will meet (and record) the same error
+            del arrays
             quantity[rows_of] = series.quantity
             active[rows_of] = series.active
-            if series.stop is not None:
-                stop[rows_of] = series.stop
-            if series.take_profit is not None:
-                take_profit[rows_of] = series.take_profit
+            for name in ("stop", "take_profit"):
+                values = getattr(series, name)
+                if values is not None and values.any():
+                    levels.setdefault(name, np.zeros(rows, dtype=np.int64))[rows_of] = values
+        none = np.broadcast_to(np.int64(0), (rows,))  # no levels: zeros that take no memory
+        stop = levels.get("stop", none)
+        take_profit = levels.get("take_profit", none)
         change = np.zeros(rows, dtype=np.bool_)
         for index in range(len(cols.symbols)):
             rows_of = np.flatnonzero((cols.sym == index) & active)
@@ -589,6 +586,21 @@ class _Simulation:
             return step
         self._advance(step, end, equity[: end - step], cash, held, held_marks)
         return end
+
+    @cached_property
+    def _active_rows(self) -> list[npt.NDArray[np.int64]]:
+        """Per symbol, the rows with a vectorised target (the step engine's quiet check)."""
+        if self._fast is None:
+            return []
+        active = self._fast.active
+        return [
+            np.flatnonzero((self._cols.sym == i) & active).astype(np.int64)
+            for i in range(len(self._cols.symbols))
+        ]
+
+    @cached_property
+    def _must_run(self) -> npt.NDArray[np.int64]:
+        return self._steps_that_must_run()
 
     def _steps_that_must_run(self) -> npt.NDArray[np.int64]:
         """Steps a quiet stretch may never cover: integrity issues and flagged outliers, stale
