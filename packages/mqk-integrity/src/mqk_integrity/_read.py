@@ -1,9 +1,11 @@
-"""Read a bar file (CSV or Parquet) as all-string chunks, refusing what cannot be read.
+"""Read a bar file (CSV or Parquet) in chunks, refusing what cannot be read.
 
-Every cell arrives as text so that prices can be converted exactly (never through a binary
-float) and every value can be quoted back in an error message. File-level problems (missing,
-empty, malformed, unknown/missing/duplicate columns, wrong Parquet types) are raised here as
-:class:`~mqk_integrity.BarFileError`.
+CSV cells arrive as text so that prices can be converted exactly (never through a binary
+float) and every value can be quoted back in an error message. Parquet columns keep their
+type once it is known to hold exact values (text, decimals, integers, aware datetimes; binary
+floats are refused); :func:`as_text` gives such a column as the text the checks read. File-level
+problems (missing, empty, malformed, unknown/missing/duplicate columns, wrong Parquet types) are
+raised here as :class:`~mqk_integrity.BarFileError`.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ __all__ = [
     "NUMERIC_COLUMNS",
     "OPTIONAL_COLUMNS",
     "REQUIRED_COLUMNS",
+    "as_text",
     "detect_format",
     "read_batches",
 ]
@@ -35,8 +38,8 @@ NUMERIC_COLUMNS = ("open", "high", "low", "close", "volume")
 FILE_FORMATS = ("csv", "parquet")
 _SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 _TS_TEXT = "%Y-%m-%dT%H:%M:%S%.fZ"
-_PARQUET_ROWS = 250_000
-"""Parquet columns are turned into text this many rows at a time."""
+_BLOCK_BYTES = 2 << 20
+"""CSV text parsed at a time: small blocks keep the text's memory small next to the bars."""
 
 
 def detect_format(path: Path, fmt: str | None) -> str:
@@ -57,10 +60,12 @@ def detect_format(path: Path, fmt: str | None) -> str:
 
 
 def read_batches(
-    path: Path, fmt: str | None = None, chunk_rows: int = 250_000, block_bytes: int = 8 << 20
+    path: Path, fmt: str | None = None, chunk_rows: int = 250_000, block_bytes: int = _BLOCK_BYTES
 ) -> Iterator[pl.DataFrame]:
-    """The bar file's rows as all-string frames of at most ``chunk_rows`` rows, in file order.
+    """The bar file's rows as frames of at most ``chunk_rows`` rows, in file order.
 
+    CSV columns are text; Parquet columns are text or the exact types accepted by the type
+    check (decimal, integer, aware datetime, categorical symbols), see :func:`as_text`.
     A CSV is parsed ``block_bytes`` at a time (cut at line ends), so memory holds one block of
     text, not the whole file. File-level problems (missing, empty, unreadable, bad header,
     wrong Parquet types) are raised as :class:`BarFileError` before or while iterating. A file
@@ -81,6 +86,7 @@ def _rechunk(batches: Iterator[pl.DataFrame], chunk_rows: int) -> Iterator[pl.Da
     for batch in batches:
         for offset in range(0, batch.height, chunk_rows):
             yield batch.slice(offset, chunk_rows)
+        del batch  # before the next batch is read, not after
 
 
 def _refuse(path: Path, column: str | None, rule: str, message: str) -> NoReturn:
@@ -143,14 +149,17 @@ def _csv_batches(path: Path, block_bytes: int) -> Iterator[pl.DataFrame]:
                 data = rest + block
                 cut = data.rfind(b"\n") + 1 if block else len(data)
                 data, rest = data[:cut], data[cut:]
-                if data.strip():
-                    yield pl.read_csv(
+                if data and not data.isspace():  # as data.strip(), without the copy
+                    batch = pl.read_csv(
                         io.BytesIO(data),
                         has_header=False,
                         new_columns=names,
                         infer_schema=False,
                         encoding="utf8",
                     )
+                    del data  # hold the parsed rows, not the text too
+                    yield batch
+                    del batch
                 if not block:
                     return
         except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
@@ -168,9 +177,7 @@ def _parquet_batches(path: Path) -> Iterator[pl.DataFrame]:
     ]
     if problems:
         raise BarFileError(str(path), problems)
-    for offset in range(0, raw.height, _PARQUET_ROWS):
-        part = raw.slice(offset, _PARQUET_ROWS)
-        yield pl.DataFrame([_as_text(part.get_column(name)) for name in part.columns])
+    yield raw
 
 
 def _parquet_type_problem(path: Path, series: pl.Series) -> Problem | None:
@@ -201,8 +208,11 @@ def _parquet_type_problem(path: Path, series: pl.Series) -> Problem | None:
     return wrong("expected decimal, integer or text values")
 
 
-def _as_text(series: pl.Series) -> pl.Series:
-    """A Parquet column (of a type accepted above) as text that reads back exactly."""
+def as_text(series: pl.Series) -> pl.Series:
+    """A Parquet column (of a type accepted by the type check) as text that reads back exactly.
+
+    This is the text the row checks read and quote; a typed column converted directly must
+    give the same values (or be converted through this text)."""
     if isinstance(series.dtype, pl.Datetime):
         utc = series.dt.convert_time_zone("UTC")
         return utc.dt.strftime(_TS_TEXT).alias(series.name)
