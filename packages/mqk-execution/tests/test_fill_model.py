@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from mqk_execution import CostModel, ExecutionSettings, base_price, round_to_tick
+from mqk_execution import CENT, CostModel, ExecutionSettings, base_price, round_to_tick
 from mqk_schemas import OrderStatus, OrderType, Side, TimeInForce
 
 if TYPE_CHECKING:
@@ -406,3 +406,29 @@ def unit_cost_model_fee_total_rounds_up_to_the_cent() -> None:
     assert costs.order_fee_total(Decimal("0.351")) == Decimal("0.36")
     assert costs.order_fee_total(Decimal("0.1")) == Decimal("0.35")
     assert CostModel.from_settings(ExecutionSettings()).order_fee_total(Decimal(0)) == 0
+
+
+@pytest.mark.parametrize(
+    ("costs", "free"),
+    [
+        ({}, True),
+        ({"spread_bps": Decimal("0.5")}, False),
+        ({"slippage_bps": Decimal(1), "slippage_cap_bps": Decimal(1)}, False),
+        ({"slippage_cap_bps": Decimal(5)}, False),
+        ({"slippage_volatility_multiplier": Decimal("0.1")}, False),
+        ({"commission_per_share": Decimal("0.001")}, False),
+        ({"commission_bps": Decimal(1)}, False),
+        ({"commission_minimum": Decimal(1)}, False),
+    ],
+)
+def unit_a_cost_model_is_free_only_when_every_cost_is_zero(
+    costs: dict[str, Decimal], free: bool
+) -> None:
+    model = CostModel.from_settings(ExecutionSettings(**costs))
+    assert model.free is free
+    if free:
+        price = model.fill_price(
+            Decimal("99.987"), Side.BUY, None, CENT, Decimal("99.987"), Decimal(101), Decimal(99)
+        )
+        assert price == Decimal("99.99")
+        assert model.order_fee_total(model.raw_commission(Decimal(100), price)) == 0

@@ -15,6 +15,7 @@ from mqk_schemas import (
     Decision,
     canonical_json,
     client_order_id,
+    client_order_ids,
     engine_of_client_order_id,
     event_id,
     event_id_texts,
@@ -96,3 +97,16 @@ def unit_most_severe_decision_wins() -> None:
     assert most_severe([allow, reject, disarm, halt]) is disarm
     assert most_severe([]).action is Action.ALLOW
     assert most_severe([reject, Decision(action=Action.REJECT, reason_code="D")]) is reject
+
+
+@pytest.mark.parametrize("seq", [0, 7, 99_999_999, 100_000_000])
+@pytest.mark.parametrize("engine", ["MAIN", "EXP", "E2"])
+def invariant_fast_client_order_ids_equal_the_canonical_ones(engine: str, seq: int) -> None:
+    assert client_order_ids(engine, RUN)(seq) == client_order_id(engine, RUN, seq)
+
+
+def fault_fast_client_order_ids_refuse_what_the_canonical_one_refuses() -> None:
+    with pytest.raises(ValueError, match="engine id"):
+        client_order_ids("main", RUN)
+    with pytest.raises(ValueError, match="must be >= 0"):
+        client_order_ids("MAIN", RUN)(-1)

@@ -50,7 +50,7 @@ from mqk_backtest._columns import (
     utc_texts,
 )
 from mqk_backtest._fills import FillRecorder
-from mqk_backtest._stream import EventStream
+from mqk_backtest._stream import EventStream, json_text
 from mqk_execution import (
     CENT,
     AllocationCheck,
@@ -78,7 +78,7 @@ from mqk_schemas import (
     Side,
     TimeInForce,
     Topic,
-    client_order_id,
+    client_order_ids,
     format_decimal,
     trusted,
 )
@@ -95,6 +95,7 @@ _BUY, _SELL = Side.BUY, Side.SELL
 _MARKET, _GTC = OrderType.MARKET, TimeInForce.GTC
 _INT64_HEADROOM = 2**62
 _NO_STEP = -1
+_CENT_UNITS = SCALE // 100
 
 
 class OutsideEnvelope(Exception):  # noqa: N818 - a signal to hand over, not a failure
@@ -166,9 +167,10 @@ class _Planned:
     fill_row: int
     fill_step: int
     refused: bool = False  # a halted engine's entry: expected to be refused
-    price: Decimal = _ZERO
+    price: Decimal | None = None  # None: ``cents`` (a free cost model's price, made lazily)
     fee: Decimal = _ZERO
     flow: int = 0  # cash change of the fill, 1e-8 units
+    cents: int = 0
 
 
 @dataclass(slots=True)
@@ -233,6 +235,7 @@ class ColumnarKernel:
         self._record = record
         self._session_day = session_day
         self._costs = CostModel.from_settings(settings)
+        self._free = self._costs.free
         self._engine_id = engine_id
         self._run_id = run_id
         self._ledger = ledger
@@ -247,6 +250,8 @@ class ColumnarKernel:
         self._progress = progress
 
         n = cols.steps
+        self._symbol_json = [json_text(symbol) for symbol in cols.symbols]
+        self._coid = client_order_ids(engine_id, run_id)
         self._rows: list[npt.NDArray[np.int32]] = []
         self._asked_rows: list[npt.NDArray[np.int32]] = []
         self._asked_qty: list[npt.NDArray[np.int64]] = []
@@ -412,22 +417,59 @@ class ColumnarKernel:
         state = self._risk.trading_state
         if state is TradingState.DISARMED:
             raise OutsideEnvelope("the risk engine is disarmed")
-        orders: list[tuple[int, int, int, bool]]
         if state is TradingState.ACTIVE:
             before = np.r_[np.int64(self._held[sym]), wanted[:-1]]
             change = wanted != before
-            orders = [
-                (row, want, held, False)
-                for row, want, held in zip(
-                    at[change].tolist(),
-                    wanted[change].tolist(),
-                    before[change].tolist(),
-                    strict=True,
+            at, wanted, before = at[change], wanted[change], before[change]
+            refused = np.zeros(at.shape[0], dtype=np.bool_)
+        else:
+            at, wanted, before, refused = self._plan_halted(sym, at, wanted)
+        return self._planned_many(sym, at, wanted, before, refused)
+
+    def _planned_many(
+        self,
+        sym: int,
+        at: npt.NDArray[np.int32],
+        wanted: npt.NDArray[np.int64],
+        before: npt.NDArray[np.int64],
+        refused: npt.NDArray[np.bool_],
+    ) -> list[_Planned]:
+        """:meth:`_planned` of many orders of one symbol at once (rows, fills and, for a free
+        cost model, prices found with array operations)."""
+        if (np.sign(wanted) * np.sign(before) < 0).any():
+            raise OutsideEnvelope("a target crosses from long to short in one step")
+        if not self._free or at.size == 0:
+            return [
+                self._planned(row, sym, want, held, flag)
+                for row, want, held, flag in zip(
+                    at.tolist(), wanted.tolist(), before.tolist(), refused.tolist(), strict=True
                 )
             ]
-        else:
-            orders = self._plan_halted(sym, at, wanted)
-        return [self._planned(row, sym, want, held, refused) for row, want, held, refused in orders]
+        cols = self._cols
+        steps = cols.step_of_row[at]
+        fill_rows = np.where(refused, -1, self._next_row[at])
+        filled = fill_rows >= 0
+        fill_steps = np.where(filled, cols.step_of_row[np.maximum(fill_rows, 0)], _NO_STEP)
+        shares = (wanted - before) // SCALE
+        opens = cols.open[np.maximum(fill_rows, 0)]
+        cents = np.where(shares > 0, -(-opens // _CENT_UNITS), opens // _CENT_UNITS)
+        cents = np.where(filled, np.maximum(cents, 1), 0)  # a price never rounds below a cent
+        flows = -shares * cents * _CENT_UNITS
+        return [
+            _Planned(row, step, sym, want, held, fill, fill_step, flag, None, _ZERO, flow, cent)
+            for row, step, want, held, fill, fill_step, flag, flow, cent in zip(
+                at.tolist(),
+                steps.tolist(),
+                wanted.tolist(),
+                before.tolist(),
+                fill_rows.tolist(),
+                fill_steps.tolist(),
+                refused.tolist(),
+                flows.tolist(),
+                cents.tolist(),
+                strict=True,
+            )
+        ]
 
     def _planned(
         self, row: int, sym: int, wanted: int, before: int, refused: bool = False
@@ -447,8 +489,11 @@ class ColumnarKernel:
 
     def _plan_halted(
         self, sym: int, at: npt.NDArray[np.int32], wanted: npt.NDArray[np.int64]
-    ) -> list[tuple[int, int, int, bool]]:
-        """(row, target, held, refused) of a halted engine: exits pass, entries are refused."""
+    ) -> tuple[
+        npt.NDArray[np.int32], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.bool_]
+    ]:
+        """Rows, targets, holdings and expected refusals of a halted engine's orders: exits
+        pass, entries are refused (and keep what is held)."""
         moved = np.r_[True, wanted[1:] != wanted[:-1]] if wanted.size else wanted.astype(bool)
         held = self._held[sym]
         orders = []
@@ -459,7 +504,16 @@ class ColumnarKernel:
             orders.append((row, want, held, not reducing))
             if reducing:
                 held = want
-        return orders
+        if not orders:
+            empty = np.zeros(0, dtype=np.int64)
+            return at[:0], empty, empty, np.zeros(0, dtype=np.bool_)
+        rows, targets, holdings, refused = zip(*orders, strict=True)
+        return (
+            np.array(rows, dtype=np.int32),
+            np.array(targets, dtype=np.int64),
+            np.array(holdings, dtype=np.int64),
+            np.array(refused, dtype=np.bool_),
+        )
 
     def _memo_at(self, sym: int, row_from: int) -> int | None:
         """The refused target of ``sym`` still in force at ``row_from`` (the order desk forgets
@@ -484,17 +538,24 @@ class ColumnarKernel:
             planned.price, planned.fee, planned.flow = known
             return
         cols, costs, f = self._cols, self._costs, planned.fill_row
+        shares = (planned.wanted - planned.before) // SCALE
+        if self._free:  # the open rounded to the cent against the trader, no fee: in integers
+            opens = int(cols.open[f])
+            cents = max(-(-opens // _CENT_UNITS) if shares > 0 else opens // _CENT_UNITS, 1)
+            planned.cents = cents
+            planned.flow = -shares * cents * _CENT_UNITS
+            return
         side = _BUY if planned.wanted > planned.before else _SELL
         open_ = units_to_decimal(int(cols.open[f]))
         high = units_to_decimal(int(cols.high[f]))
         low = units_to_decimal(int(cols.low[f]))
         price = costs.fill_price(open_, side, None, CENT, open_, high, low)
-        shares = (planned.wanted - planned.before) // SCALE
         fee = costs.order_fee_total(costs.raw_commission(Decimal(abs(shares)), price))
         planned.price, planned.fee = price, fee
         planned.flow = -shares * decimal_to_units(price, "fill price") - decimal_to_units(
             fee, "fee"
         )
+        self._prices[key] = (price, fee, planned.flow)
 
     def _recompute(self, block: _Block, first: int, plan: list[_Planned]) -> None:
         """Cash, equity, holdings and planned orders and fills of steps ``first..stop-1`` from
@@ -703,7 +764,7 @@ class ColumnarKernel:
         reduce_only = current != 0 and abs(wanted) < abs(current) and (wanted * current) >= 0
         seq = self._seq
         self._seq += 1
-        coid = client_order_id(self._engine_id, self._run_id, seq)
+        coid = self._coid(seq)
         same_side = _ZERO if working is None or working.side is not side else working.quantity
         reducing = is_reducing(position, side, quantity, same_side)
         intent = trusted(
@@ -762,31 +823,26 @@ class ColumnarKernel:
         if planned.refused or working is not None:
             raise OutsideEnvelope(f"{coid} was accepted where the plan expected otherwise")
         self._memo[sym] = None
-        self._stream.add_plain(
+        # the gateway's ORDER_SENT and the broker's ORDER_SUBMITTED, rendered canonically
+        sent_as = "true" if reduce_only or reducing else "false"
+        self._stream.add_json(
             now,
             Topic.OMS,
             "ORDER_SENT",
-            {
-                "intent_seq": seq,
-                "symbol": symbol,
-                "side": side.value,
-                "quantity": format_decimal(quantity),
-                "order_type": "MARKET",
-                "limit_price": None,
-                "stop_price": None,
-                "time_in_force": "GTC",
-                "reduce_only": reduce_only or reducing,
-            },
+            f'{{"intent_seq":{seq},"limit_price":null,"order_type":"MARKET",'
+            f'"quantity":"{format_decimal(quantity)}","reduce_only":{sent_as},'
+            f'"side":"{side.value}","stop_price":null,"symbol":{self._symbol_json[sym]},'
+            f'"time_in_force":"GTC"}}',
             correlation_id=coid,
             ts_text=self._text,
         )
         self._broker_seq += 1
         broker_order_id = f"SIM-{self._broker_seq:08d}"
-        self._stream.add_plain(
+        self._stream.add_json(
             now,
             Topic.BROKER,
             "ORDER_SUBMITTED",
-            {"reason": None, "broker_order_id": broker_order_id},
+            f'{{"broker_order_id":"{broker_order_id}","reason":null}}',
             correlation_id=coid,
             ts_text=self._text,
         )
@@ -843,6 +899,8 @@ class ColumnarKernel:
     def _fill(self, sent: _Working, now: datetime) -> tuple[Order, Fill]:
         """Fill ``sent`` in full at its planned price (ORDER_FILLED); the caller applies it."""
         price, fee = sent.plan.price, sent.plan.fee
+        if price is None:  # a free cost model: the planned price in cents
+            price = Decimal(sent.plan.cents) * CENT
         fill_id = f"{sent.coid}-F1"
         filled = _ZERO + sent.quantity
         fill = trusted(
@@ -859,19 +917,15 @@ class ColumnarKernel:
                 "ts_utc": now,
             },
         )
-        self._stream.add_plain(
+        quantity = format_decimal(sent.quantity)
+        self._stream.add_json(
             now,
             Topic.BROKER,
             "ORDER_FILLED",
-            {
-                "broker_fill_id": fill_id,
-                "symbol": sent.symbol,
-                "side": sent.side.value,
-                "quantity": format_decimal(sent.quantity),
-                "price": format_decimal(price),
-                "fee": format_decimal(fee),
-                "filled_quantity": format_decimal(filled),
-            },
+            f'{{"broker_fill_id":"{fill_id}","fee":"{format_decimal(fee)}",'
+            f'"filled_quantity":"{format_decimal(filled)}","price":"{format_decimal(price)}",'
+            f'"quantity":"{quantity}","side":"{sent.side.value}",'
+            f'"symbol":{self._symbol_json[sent.plan.sym]}}}',
             correlation_id=sent.coid,
             ts_text=self._text,
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from mqk_backtest._stream import EventStream
+from mqk_backtest._stream import EventStream, json_text
 from mqk_backtest.metrics import ClosedTrade
 from mqk_portfolio import EngineLedger
 from mqk_risk import RiskEngine
@@ -69,21 +69,16 @@ class FillRecorder:
         slippage = abs(fill.price - base) * fill.quantity if base is not None else _ZERO
         self.costs += fill.fee + slippage
         self.trades.on_fill(fill, before, result.position, result.realised_pnl)
-        self._stream.add_plain(
+        fd = format_decimal
+        self._stream.add_json(
             fill.ts_utc,
             Topic.LEDGER,
             "FILL_APPLIED",
-            {
-                "broker_fill_id": fill.broker_fill_id,
-                "symbol": fill.symbol,
-                "side": fill.side.value,
-                "quantity": format_decimal(fill.quantity),
-                "price": format_decimal(fill.price),
-                "fee": format_decimal(fill.fee),
-                "slippage": format_decimal(slippage),
-                "position": format_decimal(result.position),
-                "cash": format_decimal(ledger.cash),
-            },
+            f'{{"broker_fill_id":{json_text(fill.broker_fill_id)},"cash":"{fd(ledger.cash)}",'
+            f'"fee":"{fd(fill.fee)}","position":"{fd(result.position)}",'
+            f'"price":"{fd(fill.price)}","quantity":"{fd(fill.quantity)}",'
+            f'"side":"{fill.side.value}","slippage":"{fd(slippage)}",'
+            f'"symbol":{json_text(fill.symbol)}}}',
             correlation_id=fill.client_order_id,
             ts_text=ts_text,
         )

@@ -18,9 +18,14 @@ from typing import Any, overload
 
 from mqk_schemas import Topic, event_id_texts, format_decimal, format_utc, jsonable
 
-__all__ = ["EventLog", "EventStream", "record_json"]
+__all__ = ["EventLog", "EventStream", "json_text", "record_json"]
 
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def json_text(value: str | None) -> str:
+    """``value`` as a JSON string literal (``null`` for None), for hand-rendered payloads."""
+    return "null" if value is None else json.dumps(value, ensure_ascii=False)
 
 
 def record_json(record: Mapping[str, Any]) -> str:
@@ -87,15 +92,11 @@ class EventLog(Sequence[dict[str, Any]]):
         for seq in seqs:
             ts, topic, event_type, correlation, causation, payload = entries[seq]
             yield (
-                f'{{"causation_id":{_text(causation)},"correlation_id":{_text(correlation)},'
+                f'{{"causation_id":{json_text(causation)},"correlation_id":{json_text(correlation)},'
                 f'"engine_id":{engine},"event_id":"{event_id(seq)}",'
-                f'"event_type":{_text(event_type)},"payload":{payload},"run_id":{run},'
-                f'"seq":{seq},"topic":{_text(topic)},"ts_utc":{_text(ts)}}}'
+                f'"event_type":{json_text(event_type)},"payload":{payload},"run_id":{run},'
+                f'"seq":{seq},"topic":{json_text(topic)},"ts_utc":{json_text(ts)}}}'
             )
-
-
-def _text(value: str | None) -> str:
-    return "null" if value is None else json.dumps(value, ensure_ascii=False)
 
 
 class EventStream:
@@ -128,11 +129,11 @@ class EventStream:
         ts_text: str | None = None,
     ) -> int:
         """Append one event; returns its ``seq``."""
-        return self.add_plain(
+        return self.add_json(
             ts,
             topic,
             event_type,
-            _plain(payload),
+            _CANONICAL.encode(_plain(payload)),
             correlation_id=correlation_id,
             causation_id=causation_id,
             ts_text=ts_text,
@@ -152,19 +153,36 @@ class EventStream:
         """Append one event whose payload already holds plain JSON types only (exact decimals
         as :func:`~mqk_schemas.format_decimal` strings); returns its ``seq``. ``ts_text`` is
         ``format_utc(ts)`` when the caller has it already."""
+        return self.add_json(
+            ts,
+            topic,
+            event_type,
+            _CANONICAL.encode(payload),
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+            ts_text=ts_text,
+        )
+
+    def add_json(
+        self,
+        ts: datetime,
+        topic: Topic,
+        event_type: str,
+        payload_json: str,
+        *,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+        ts_text: str | None = None,
+    ) -> int:
+        """Append one event whose payload is given as its canonical JSON text (sorted keys,
+        no spaces, exact decimals as strings: what :func:`record_json` makes of it); hot loops
+        render fixed-shape payloads directly. Returns the event's ``seq``."""
         if ts != self._ts:  # events come in bursts with one timestamp: render it once
             self._ts = ts
             self._ts_text = format_utc(ts) if ts_text is None else ts_text
         entries = self._entries
         entries.append(
-            (
-                self._ts_text,
-                topic.value,
-                event_type,
-                correlation_id,
-                causation_id,
-                _CANONICAL.encode(payload),
-            )
+            (self._ts_text, topic.value, event_type, correlation_id, causation_id, payload_json)
         )
         return len(entries) - 1
 

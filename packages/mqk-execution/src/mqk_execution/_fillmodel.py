@@ -97,6 +97,22 @@ class CostModel:
             commission_minimum=settings.commission_minimum,
         )
 
+    @property
+    def free(self) -> bool:
+        """True when every cost is zero: a fill is its base price rounded to the tick, with
+        no fee."""
+        return not any(
+            (
+                self.half_spread_bps,
+                self.slippage_bps,
+                self.volatility_multiplier,
+                self.slippage_cap_bps,
+                self.commission_per_share,
+                self.commission_bps,
+                self.commission_minimum,
+            )
+        )
+
     def slippage(self, open_: Decimal, high: Decimal, low: Decimal) -> Decimal:
         """Slippage in bps on a bar: grows with the bar's range, capped."""
         range_bps = (high - low) / open_ * _BPS

@@ -16,6 +16,7 @@ __all__ = [
     "RunId",
     "Symbol",
     "client_order_id",
+    "client_order_ids",
     "engine_of_client_order_id",
     "event_id",
     "event_id_texts",
@@ -47,6 +48,18 @@ def client_order_id(engine_id: str, run_id: uuid.UUID, intent_seq: int) -> str:
     if intent_seq < 0:
         raise ValueError(f"intent sequence {intent_seq} must be >= 0")
     return f"{engine_id}_{run_id.hex[:12]}_{intent_seq:08d}"
+
+
+def client_order_ids(engine_id: str, run_id: uuid.UUID) -> Callable[[int], str]:
+    """A fast ``seq -> client_order_id(engine_id, run_id, seq)`` for one run's hot loop."""
+    prefix = client_order_id(engine_id, run_id, 0)[:-8]
+
+    def make(intent_seq: int) -> str:
+        if intent_seq < 0:
+            raise ValueError(f"intent sequence {intent_seq} must be >= 0")
+        return f"{prefix}{intent_seq:08d}"
+
+    return make
 
 
 def engine_of_client_order_id(coid: str) -> str | None:
