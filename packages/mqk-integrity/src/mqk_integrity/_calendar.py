@@ -39,6 +39,8 @@ _MAX_YEAR = 2260
 
 I64Array = npt.NDArray[np.int64]
 _EMPTY: I64Array = np.empty(0, dtype=np.int64)
+_BLOCK = 1 << 15
+"""Times located at a time (bounds the temporaries)."""
 
 
 def calendar_names() -> tuple[str, ...]:
@@ -131,9 +133,10 @@ class SessionGrid:
         )
         if self._closes.size == 0:
             return pos, np.zeros(pos.shape, dtype=np.bool_)
-        at = np.take(self._closes, pos, mode="clip")  # the grid point at or after each time
-        on_grid = at == ts_us
-        del at
+        on_grid = np.empty(pos.shape, dtype=np.bool_)
+        for lo in range(0, pos.size, _BLOCK):  # blocks: no full-size temporary
+            at = np.take(self._closes, pos[lo : lo + _BLOCK], mode="clip")
+            np.equal(at, ts_us[lo : lo + _BLOCK], out=on_grid[lo : lo + _BLOCK])
         on_grid &= pos < self._closes.size
         return pos, on_grid
 
@@ -235,10 +238,15 @@ def _intraday_grid(
     # point g of the grid, the k-th (from 1) of its segment j, closes at
     # seg_start[j] + k * step = (seg_start[j] - (offset[j] - 1) * step) + g * step; only a
     # segment's last point can pass the segment's end and is clipped to it
+    if counts.size == 0:
+        return _EMPTY.copy(), (_EMPTY.copy(), _EMPTY.copy())
     offsets = np.cumsum(counts) - counts
-    points = np.arange(int(counts.sum()), dtype=np.int64)
-    points *= step
-    points += np.repeat(seg_start - (offsets - 1) * step, counts)
+    base = seg_start - (offsets - 1) * step
+    # built in place as the running sum of its steps (step, plus the jump to the next segment)
+    points = np.full(int(counts.sum()), step, dtype=np.int64)
+    points[0] = base[0]
+    points[offsets[1:]] += np.diff(base)
+    np.cumsum(points, out=points)
     last = offsets + counts - 1
     points[last] = np.minimum(points[last], seg_end)
     return points, (offsets.astype(np.int64, copy=False), seg_label.astype(np.int64, copy=False))

@@ -198,25 +198,20 @@ def scan_frame(
             f" {settings.calendar}/{frame.timeframe}"
         )
     df = frame.frame
-    ts = np.asarray(df.get_column("ts_close_utc").dt.epoch("us").to_numpy(), dtype=np.int64)
+    ts = _int64_column(df.get_column("ts_close_utc").dt.epoch("us"))
     pos, on_grid = grid.locate(ts)
     structure_ok = _structure_ok(df)
     complete = df.get_column("is_complete").to_numpy()
     v0 = complete & structure_ok & on_grid
     last_max, previous = _sequence(df.get_column("symbol"), ts, v0)
-    order_ok = (last_max == _NO_TIME) | (ts > last_max)
-    valid = v0 & order_ok
+    del v0
+    codes = _codes(ts, last_max, complete, structure_ok, on_grid)
+    del ts, complete, structure_ok, on_grid  # the 1M-row inputs are done with: free them first
+    valid = codes == _VALID
     has_prev = valid & (previous != _NONE)
     missing = _missing(pos, previous, has_prev)
     gap = has_prev & (missing > settings.gap_tolerance_bars)
     outlier = has_prev & _outliers(df, previous, has_prev, settings.outlier_move_fraction)
-    # the first rule broken, in the gate's order (later assignments take precedence)
-    codes = np.full(ts.size, _VALID, dtype=np.int8)
-    codes[~on_grid] = _OFF_CALENDAR
-    codes[~order_ok] = _OUT_OF_ORDER
-    codes[~order_ok & (ts == last_max)] = _DUPLICATE
-    codes[~structure_ok] = _STRUCTURE
-    codes[~complete] = _INCOMPLETE
     actions = np.where(outlier, np.int8(_POLICY_CODE[settings.outlier_policy]), np.int8(0))
     actions[gap] = np.maximum(actions[gap], np.int8(2))
     actions[codes != _VALID] = 1
@@ -237,6 +232,36 @@ def scan_frame(
         missing_bars=missing,
         gaps_by_session=_gaps_by_session(df.get_column("symbol"), gap_rows, pos, missing, grid),
     )
+
+
+def _int64_column(series: pl.Series) -> I64Array:
+    """An Int64 column without nulls as one numpy array, copied chunk by chunk (numpy's own
+    memory, reused by the scan's later arrays once freed)."""
+    out = np.empty(series.len(), dtype=np.int64)
+    offset = 0
+    for chunk in series.get_chunks():
+        out[offset : offset + chunk.len()] = chunk.to_numpy()
+        offset += chunk.len()
+    return out
+
+
+def _codes(
+    ts: I64Array,
+    last_max: I64Array,
+    complete: npt.NDArray[np.bool_],
+    structure_ok: npt.NDArray[np.bool_],
+    on_grid: npt.NDArray[np.bool_],
+) -> npt.NDArray[np.int8]:
+    """The first per-bar rule each row breaks, in the gate's order (``_VALID`` if none)."""
+    order_ok = (last_max == _NO_TIME) | (ts > last_max)
+    codes = np.full(ts.size, _VALID, dtype=np.int8)
+    # later assignments take precedence: the gate's last check first
+    codes[~on_grid] = _OFF_CALENDAR
+    codes[~order_ok] = _OUT_OF_ORDER
+    codes[~order_ok & (ts == last_max)] = _DUPLICATE
+    codes[~structure_ok] = _STRUCTURE
+    codes[~complete] = _INCOMPLETE
+    return codes
 
 
 def _missing(pos: I64Array, previous: I64Array, has_prev: npt.NDArray[np.bool_]) -> I64Array:
@@ -317,21 +342,24 @@ def _symbol_sequence(
 ) -> None:
     """:func:`_sequence` for the rows of one symbol (row ``first_row`` onwards, in order),
     written into ``last_max`` and ``previous``."""
-    running = np.where(ok, t, _NO_TIME)
-    np.maximum.accumulate(running, out=running)
+    # written in place into the outputs: no full-size temporaries
+    before = last_max[1:]  # row k + 1's reference: the running maximum over rows 0..k
+    np.copyto(before, t[:-1])
+    before[~ok[:-1]] = _NO_TIME
+    np.maximum.accumulate(before, out=before)
     last_max[0] = _NO_TIME
-    last_max[1:] = running[:-1]
-    del running
     valid = ok & ((last_max == _NO_TIME) | (t > last_max))
-    last_valid = np.arange(first_row, first_row + t.size, dtype=np.int64)
-    last_valid[~valid] = _NONE
-    np.maximum.accumulate(last_valid, out=last_valid)
+    latest = previous[1:]  # row k + 1's previous valid row: the last valid one of rows 0..k
+    for lo in range(0, latest.size, _BLOCK_ROWS):
+        hi = min(lo + _BLOCK_ROWS, latest.size)
+        latest[lo:hi] = np.arange(first_row + lo, first_row + hi, dtype=np.int64)
+    latest[~valid[:-1]] = _NONE
+    np.maximum.accumulate(latest, out=latest)
     previous[0] = _NONE
-    previous[1:] = last_valid[:-1]
 
 
-_OUTLIER_ROWS = 1 << 17
-"""Rows compared at a time in :func:`_outliers` (bounds the 128-bit temporaries)."""
+_BLOCK_ROWS = 1 << 15
+"""Rows handled at a time where a full-size temporary would otherwise be needed."""
 
 
 def _outliers(
@@ -344,8 +372,8 @@ def _outliers(
     scale = pl.Series([denominator], dtype=pl.Int128)
     limit_scale = pl.Series([numerator], dtype=pl.Int128)
     result = np.zeros(previous.size, dtype=np.bool_)
-    for lo in range(0, previous.size, _OUTLIER_ROWS):
-        hi = min(lo + _OUTLIER_ROWS, previous.size)
+    for lo in range(0, previous.size, _BLOCK_ROWS):
+        hi = min(lo + _BLOCK_ROWS, previous.size)
         rows = lo + np.flatnonzero(has_prev[lo:hi])
         if rows.size == 0:
             continue
