@@ -173,12 +173,24 @@ def unit_bad_cell_refuses_the_file_naming_row_column_and_rule(
         ("100", "101", "100.5", "100.8", [(1, "low", "OHLC_STRUCTURE")]),
         ("100", "100.5", "99", "101", [(1, "high", "OHLC_STRUCTURE")]),
         ("100", "99", "101", "100", [(1, "high", "OHLC_STRUCTURE"), (1, "low", "OHLC_STRUCTURE")]),
+        ("100", "101", "100.5", "100.5", [(1, "low", "OHLC_STRUCTURE")]),  # low above open only
+        ("99", "101", "99.5", "100", [(1, "low", "OHLC_STRUCTURE")]),  # low above open only
+        ("100", "100", "99", "100", []),  # high = max(open, close): fine
+        ("100", "100.5", "99", "100.6", [(1, "high", "OHLC_STRUCTURE")]),  # close above high only
+        ("100.6", "100.5", "99", "100", [(1, "high", "OHLC_STRUCTURE")]),  # open above high only
+        # a price that is not a number is named alone: the structure needs all four
+        ("", "99", "101", "100", [(1, "open", "EMPTY_CELL")]),
+        ("100", "99", "x", "100", [(1, "low", "NOT_A_NUMBER")]),
+        ("100", "", "101", "100", [(1, "high", "EMPTY_CELL")]),
     ],
 )
 def unit_ohlc_structure_violations_name_the_row_and_column(
     write_csv, open_, high, low, close, expected
 ) -> None:
     path = write_csv([f"2022-01-03T21:00:00Z,{open_},{high},{low},{close},10"])
+    if not expected:
+        assert len(load_bars(path, Timeframe.D1, symbol="X")) == 1
+        return
     assert _problems(path, symbol="X") == expected
 
 

@@ -118,6 +118,7 @@ def load_bars(
         found.add(checks, offset)
         parts.append(pl.DataFrame({"symbol": symbols, "ts_close_utc": ts, **values}))
         offset += chunk.height
+        del chunk, checks, plain, symbols, ts, values  # free the text before the next is read
     if offset == 0:
         raise BarFileError(
             str(file), [Problem(str(file), None, None, "EMPTY_FILE", "the file has no bars")]
@@ -411,9 +412,10 @@ def _value_rules(values: dict[str, pl.Series], checks: list[_Check]) -> None:
     o, h, lo, c = values["open"], values["high"], values["low"], values["close"]
     frame = pl.DataFrame({"o": o, "h": h, "l": lo, "c": c})
     parsed = pl.all_horizontal(pl.all().is_not_null())
-    body = frame.select(
-        low_bad=parsed & (pl.col("l") > pl.min_horizontal("o", "c")),
-        high_bad=parsed & (pl.max_horizontal("o", "c") > pl.col("h")),
+    o_, h_, l_, c_ = (pl.col(k) for k in "ohlc")
+    body = frame.select(  # low > min(o, c) and max(o, c) > high, without min/max columns
+        low_bad=parsed & ((l_ > o_) | (l_ > c_)),
+        high_bad=parsed & ((o_ > h_) | (c_ > h_)),
     )
 
     def ohlc(i: int) -> str:
