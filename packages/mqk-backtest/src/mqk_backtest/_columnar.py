@@ -50,6 +50,7 @@ from mqk_backtest._columns import (
     utc_texts,
 )
 from mqk_backtest._fills import FillRecorder
+from mqk_backtest._orders import OrderLog, OrderRecord
 from mqk_backtest._stream import EventStream, json_text
 from mqk_execution import (
     CENT,
@@ -71,7 +72,6 @@ from mqk_schemas import (
     Action,
     Decision,
     Fill,
-    Order,
     OrderIntent,
     OrderStatus,
     OrderType,
@@ -146,7 +146,7 @@ def envelope_problem(
 class KernelRun:
     """What the kernel produced beyond the ledger's and the event stream's own state."""
 
-    orders: tuple[Order, ...]
+    orders: OrderLog
     cash_units: npt.NDArray[np.int64]
     equity_units: npt.NDArray[np.int64]
     exposed: npt.NDArray[np.bool_]
@@ -214,7 +214,7 @@ class ColumnarKernel:
         *,
         cols: Columns,
         targets: FastTargets,
-        session_day: npt.NDArray[np.int64],
+        session_day: npt.NDArray[np.int32],
         settings: ExecutionSettings,
         engine_id: str,
         run_id: uuid.UUID,
@@ -254,7 +254,7 @@ class ColumnarKernel:
         self._coid = client_order_ids(engine_id, run_id)
         self._rows: list[npt.NDArray[np.int32]] = []
         self._asked_rows: list[npt.NDArray[np.int32]] = []
-        self._asked_qty: list[npt.NDArray[np.int64]] = []
+        self._quantity = targets.quantity
         self._next_row = np.full(cols.sym.shape[0], -1, dtype=np.int32)  # rows < 2**31
         for index in range(len(cols.symbols)):
             rows = np.flatnonzero(cols.sym == index).astype(np.int32)
@@ -262,7 +262,6 @@ class ColumnarKernel:
             self._next_row[rows[:-1]] = rows[1:]
             asked = rows[targets.active[rows]]
             self._asked_rows.append(asked)
-            self._asked_qty.append(targets.quantity[asked])
         days = session_day
         self._session_edge = np.r_[True, days[1:] != days[:-1]] | np.r_[days[1:] != days[:-1], True]
 
@@ -276,7 +275,7 @@ class ColumnarKernel:
         self._text: str | None = None  # the current step's close time as events write it
         self._holding: set[int] = set()  # symbols the ledger holds a position in
         self._marked: dict[int, int] = {}  # the mark each symbol last got in the ledger
-        self._orders: list[Order | None] = []
+        self._orders: list[OrderRecord | None] = []
         self._seq = 0
         self._broker_seq = 0
         self._prices: dict[tuple[int, int], tuple[Decimal, Decimal, int]] = {}
@@ -292,10 +291,10 @@ class ColumnarKernel:
             self._block(start, stop)
             if self._progress is not None:
                 self._progress(stop, n)
-        orders = tuple(
-            order if order is not None else self._resting(self._working_at(index))
-            for index, order in enumerate(self._orders)
-        )
+        for sent in self._working.values():  # orders still resting at the end of the data
+            self._orders[sent.index] = self._order_record(sent, _ZERO, None, sent.created_at)
+        records = [record for record in self._orders if record is not None]
+        orders = OrderLog(self._engine_id, records)
         return KernelRun(orders, self._cash, self._equity, self._exposed)
 
     def _block(self, start: int, stop: int) -> None:
@@ -404,10 +403,11 @@ class ColumnarKernel:
         :class:`~mqk_execution.OrderDesk` makes them: an order wherever the target differs from
         what will be held, except while a refused target is asked for again. Active engines
         expect every order accepted; halted ones expect risk-increasing orders refused."""
-        rows, asked = self._asked_rows[sym], self._asked_qty[sym]
+        rows = self._asked_rows[sym]
         lo = int(np.searchsorted(rows, row_from))
         hi = int(np.searchsorted(rows, row_hi))
-        wanted, at = asked[lo:hi], rows[lo:hi]
+        at = rows[lo:hi]
+        wanted = self._quantity[at]
         memo = self._memo_at(sym, row_from)
         if memo is not None:  # a refused target waits until the strategy moves off it
             moved = np.flatnonzero(wanted != memo)
@@ -522,10 +522,10 @@ class ColumnarKernel:
         if memo is None:
             return None
         value, since = memo
-        rows, asked = self._asked_rows[sym], self._asked_qty[sym]
+        rows = self._asked_rows[sym]
         lo = int(np.searchsorted(rows, since, side="right"))
         hi = int(np.searchsorted(rows, row_from))
-        if (asked[lo:hi] != value).any():
+        if (self._quantity[rows[lo:hi]] != value).any():
             self._memo[sym] = None
             return None
         return value
@@ -736,8 +736,8 @@ class ColumnarKernel:
         due.sort(key=lambda w: w.plan.fill_row)
         for sent in due:
             del self._working[sent.plan.sym]
-            order, fill = self._fill(sent, now)
-            self._orders[sent.index] = order
+            record, fill = self._fill(sent, now)
+            self._orders[sent.index] = record
             base = units_to_decimal(int(self._cols.open[sent.plan.fill_row]))
             self._fills.apply(fill, base, session, self._text)
             if sent.plan.wanted:
@@ -858,45 +858,26 @@ class ColumnarKernel:
 
     # -- orders and fills --------------------------------------------------------------------
 
-    def _working_at(self, index: int) -> _Working:
-        return next(w for w in self._working.values() if w.index == index)
-
-    def _resting(self, sent: _Working) -> Order:
-        """An order still waiting for its fill at the end of the data."""
-        return self._order(sent, OrderStatus.SUBMITTED, _ZERO, None, sent.created_at)
-
-    def _order(
-        self,
-        sent: _Working,
-        status: OrderStatus,
-        filled: Decimal,
-        average: Decimal | None,
-        updated_at: datetime,
-    ) -> Order:
-        """The OMS's view of ``sent``: exactly the fields the gateway's order manager keeps."""
-        return trusted(
-            Order,
-            {
-                "client_order_id": sent.coid,
-                "engine_id": self._engine_id,
-                "symbol": sent.symbol,
-                "side": sent.side,
-                "quantity": sent.quantity,
-                "order_type": _MARKET,
-                "limit_price": None,
-                "stop_price": None,
-                "time_in_force": _GTC,
-                "status": status,
-                "filled_quantity": filled,
-                "average_fill_price": average,
-                "broker_order_id": sent.broker_order_id,
-                "replaces": None,
-                "created_at": sent.created_at,
-                "updated_at": updated_at,
-            },
+    def _order_record(
+        self, sent: _Working, filled: Decimal, average: Decimal | None, at: datetime
+    ) -> OrderRecord:
+        """The order manager's view of ``sent``: FILLED with ``filled`` at ``average``, or
+        still SUBMITTED (nothing filled) at the end of the data."""
+        status = OrderStatus.FILLED if filled else OrderStatus.SUBMITTED
+        return (
+            sent.coid,
+            sent.symbol,
+            sent.side,
+            sent.quantity,
+            status,
+            filled,
+            average,
+            sent.broker_order_id,
+            sent.created_at,
+            at,
         )
 
-    def _fill(self, sent: _Working, now: datetime) -> tuple[Order, Fill]:
+    def _fill(self, sent: _Working, now: datetime) -> tuple[OrderRecord, Fill]:
         """Fill ``sent`` in full at its planned price (ORDER_FILLED); the caller applies it."""
         price, fee = sent.plan.price, sent.plan.fee
         if price is None:  # a free cost model: the planned price in cents
@@ -929,10 +910,7 @@ class ColumnarKernel:
             correlation_id=sent.coid,
             ts_text=self._text,
         )
-        order = self._order(
-            sent, OrderStatus.FILLED, filled, (_ZERO + sent.quantity * price) / filled, now
-        )
-        return order, fill
+        return self._order_record(sent, filled, (_ZERO + sent.quantity * price) / filled, now), fill
 
 
 def _by_step(plan: list[_Planned]) -> dict[int, list[_Planned]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -59,7 +59,7 @@ class BacktestResult:
 
     request: BacktestRequest
     events: EventLog
-    orders: tuple[Order, ...]
+    orders: Sequence[Order]
     fills: tuple[Fill, ...]
     trades: tuple[ClosedTrade, ...]
     equity: EquityCurve

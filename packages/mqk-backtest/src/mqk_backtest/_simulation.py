@@ -24,7 +24,7 @@ each of their bars would change nothing but the equity mark.
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -134,7 +134,7 @@ class _Simulation:
         self._stale_after = data.stale_feed_seconds * 1_000_000
         pos, _ = self._grid.locate(self._cols.ts[self._cols.step_start[:-1]])
         labels = self._grid.session_days
-        self._session_day = labels[np.minimum(pos, labels.shape[0] - 1)].astype(np.int64)
+        self._session_day = labels[np.minimum(pos, labels.shape[0] - 1)].astype(np.int32)
 
         starting_cash: Decimal = settings.broker.starting_cash
         self._starting_cash = starting_cash
@@ -215,7 +215,9 @@ class _Simulation:
             self._columnar_problem = f"left the columnar kernel: {fallback}"
 
         n = self._cols.steps
-        self._eq_ts = self._cols.ts[self._cols.step_start[:-1]].copy()
+        starts = self._cols.step_start[:-1]
+        one_bar_steps = starts.shape[0] == self._cols.ts.shape[0]  # then steps are the rows
+        self._eq_ts = self._cols.ts if one_bar_steps else self._cols.ts[starts]
         self._eq_cash = np.zeros(n, dtype=np.int64)
         self._eq_equity = np.zeros(n, dtype=np.int64)
         self._eq_exposed = np.zeros(n, dtype=np.bool_)
@@ -701,7 +703,9 @@ class _Simulation:
                 "shadow": self._shadow,
             },
         )
-        orders = self._run_columnar() if self._columnar_problem is None else self._run_steps()
+        orders: Sequence[Order] = (
+            self._run_columnar() if self._columnar_problem is None else self._run_steps()
+        )
         n = cols.steps
         if self._progress is not None:
             self._progress(n, n)
@@ -738,7 +742,7 @@ class _Simulation:
             columnar_note=self._columnar_problem,
         )
 
-    def _run_columnar(self) -> tuple[Order, ...]:
+    def _run_columnar(self) -> Sequence[Order]:
         """The whole run through the columnar kernel (raises OutsideEnvelope to fall back)."""
         assert self._fast is not None
         settings = self._request.config.settings
@@ -814,7 +818,7 @@ def _curve_digest(
 
     digest = hashlib.sha256()
     for column in (ts, cash, equity):
-        digest.update(np.ascontiguousarray(column, dtype="<i8").tobytes())
+        digest.update(np.ascontiguousarray(column, dtype="<i8").data)
     return digest.hexdigest()
 
 
