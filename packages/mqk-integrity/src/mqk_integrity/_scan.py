@@ -207,16 +207,19 @@ def scan_frame(
     del v0
     codes = _codes(ts, last_max, complete, structure_ok, on_grid)
     del ts, complete, structure_ok, on_grid  # the 1M-row inputs are done with: free them first
-    valid = codes == _VALID
-    has_prev = valid & (previous != _NONE)
+    invalid = codes != _VALID
+    previous[invalid] = _NONE  # a row that is not valid has no previous row of its own
+    del invalid
+    has_prev = previous != _NONE
     missing = _missing(pos, previous, has_prev)
     gap = has_prev & (missing > settings.gap_tolerance_bars)
-    outlier = has_prev & _outliers(df, previous, has_prev, settings.outlier_move_fraction)
+    outlier = _outliers(df, previous, has_prev, settings.outlier_move_fraction)
+    del has_prev
     actions = np.where(outlier, np.int8(_POLICY_CODE[settings.outlier_policy]), np.int8(0))
     actions[gap] = np.maximum(actions[gap], np.int8(2))
     actions[codes != _VALID] = 1
-    previous[~valid] = _NONE  # a row that is not valid has no previous row of its own
     gap_rows = np.flatnonzero(gap)
+    del gap
     return FrameScan(
         frame=frame,
         settings=settings,
