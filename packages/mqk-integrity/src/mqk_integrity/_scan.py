@@ -290,8 +290,10 @@ def _structure_ok(df: pl.DataFrame) -> npt.NDArray[np.bool_]:
         pl.all_horizontal(*(p > zero for p in prices))
         & pl.all_horizontal(*(p < max_units for p in prices))
         & (v >= zero)
-        & (lo <= pl.min_horizontal(o, c))
-        & (pl.max_horizontal(o, c) <= h)
+        & (lo <= o)  # low <= min(open, close) and max(open, close) <= high, pairwise
+        & (lo <= c)
+        & (o <= h)
+        & (c <= h)
     )
     result: npt.NDArray[np.bool_] = df.select(ok=ok).get_column("ok").to_numpy()
     return result
