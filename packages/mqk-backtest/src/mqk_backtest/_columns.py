@@ -82,8 +82,8 @@ class Columns:
     close: npt.NDArray[np.int64]
     volume: npt.NDArray[np.int64]
     complete: npt.NDArray[np.bool_]
-    step_start: npt.NDArray[np.int64]
-    step_of_row: npt.NDArray[np.int64]
+    step_start: npt.NDArray[np.int32]
+    step_of_row: npt.NDArray[np.int32]
 
     @property
     def steps(self) -> int:
@@ -110,9 +110,9 @@ def columns_of(frame: BarFrame) -> Columns:
         column = df.get_column(name).to_physical().cast(pl.Int64)
         return column.to_numpy().astype(np.int64, copy=False)
 
-    change = np.flatnonzero(np.r_[True, ts[1:] != ts[:-1]])
-    step_start = np.r_[change, ts.shape[0]].astype(np.int64)
-    step_of_row = np.repeat(np.arange(change.shape[0], dtype=np.int64), np.diff(step_start))
+    change = np.flatnonzero(np.r_[True, ts[1:] != ts[:-1]]).astype(np.int32)  # rows < 2**31
+    step_start = np.r_[change, np.int32(ts.shape[0])].astype(np.int32)
+    step_of_row = np.repeat(np.arange(change.shape[0], dtype=np.int32), np.diff(step_start))
     return Columns(
         frame=ordered,
         symbols=symbols,

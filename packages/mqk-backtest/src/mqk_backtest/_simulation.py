@@ -129,7 +129,7 @@ class _Simulation:
 
         data = IntegritySettings.model_validate(settings.data.model_dump())
         self._grid = SessionGrid(data.calendar, self._timeframe)
-        self._scan: FrameScan = scan_frame(self._cols.frame, data, grid=self._grid)
+        self._scan: FrameScan | None = scan_frame(self._cols.frame, data, grid=self._grid)
         self._gate = IntegrityGate(data, self._timeframe, started_at=self._now, grid=self._grid)
         self._stale_after = data.stale_feed_seconds * 1_000_000
         pos, _ = self._grid.locate(self._cols.ts[self._cols.step_start[:-1]])
@@ -320,6 +320,7 @@ class _Simulation:
         quantity = np.zeros(rows, dtype=np.int64)
         active = np.zeros(rows, dtype=np.bool_)
         levels: dict[str, npt.NDArray[np.int64]] = {}  # stops and take-profits, if any
+        assert self._scan is not None
         ok = self._scan.actions != 1  # rows the gate REJECTs never reach the strategy
         ok &= cols.complete
         for index, symbol in enumerate(cols.symbols):
@@ -614,6 +615,7 @@ class _Simulation:
         last = np.r_[days[1:] != days[:-1], True]
         stale = np.r_[False, np.diff(self._eq_ts) > self._stale_after]
         flagged = np.zeros(n, dtype=np.bool_)
+        assert self._scan is not None
         flagged[cols.step_of_row[self._scan.issue_rows]] = True
         flagged[cols.step_of_row[self._scan.outlier_rows]] = True
         return np.flatnonzero(first | last | stale | flagged).astype(np.int64)
@@ -657,6 +659,7 @@ class _Simulation:
             last_rows[index] = lo_row + int(np.flatnonzero(sym == index)[-1])
         best = step + int(np.argmax(equity))
         self._now = utc(int(self._eq_ts[end - 1]))
+        assert self._scan is not None
         self._gate.fast_forward(self._scan, lo_row, hi_row)  # every row proven ALLOW
         self._gate.on_tick(self._gate.feeds[0], self._now)
         for row in sorted(last_rows.values()):
@@ -745,6 +748,9 @@ class _Simulation:
     def _run_columnar(self) -> Sequence[Order]:
         """The whole run through the columnar kernel (raises OutsideEnvelope to fall back)."""
         assert self._fast is not None
+        # the scan proved every bar clean and the kernel never reads it (a fallback starts a
+        # new simulation): its per-row arrays go before the walk
+        self._scan = None
         settings = self._request.config.settings
         kernel = ColumnarKernel(
             cols=self._cols,
@@ -800,7 +806,7 @@ class _Simulation:
 
 
 def _forward_fill(
-    marks: npt.NDArray[np.int64], filled_at: npt.NDArray[np.int64], first: int
+    marks: npt.NDArray[np.int64], filled_at: npt.NDArray[np.integer[Any]], first: int
 ) -> npt.NDArray[np.int64]:
     """Carry each symbol's last close forward over steps where it had no bar."""
     has = np.zeros(marks.shape[0], dtype=np.bool_)
