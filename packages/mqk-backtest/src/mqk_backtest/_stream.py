@@ -195,7 +195,12 @@ def _plain(value: Any) -> Any:
     if kind is Decimal:
         return format_decimal(value)
     if kind is dict or isinstance(value, Mapping):
-        return {str(k.value if isinstance(k, Enum) else k): _plain(v) for k, v in value.items()}
+        return {
+            k if type(k) is str else str(k.value if isinstance(k, Enum) else k): (
+                v if type(v) is str else _plain(v)
+            )
+            for k, v in value.items()
+        }
     if kind is list or kind is tuple:
         return [_plain(v) for v in value]
     if isinstance(value, Enum):

@@ -13,7 +13,7 @@ from typing import Any
 from mqk_execution._arming import ArmVerifier
 from mqk_execution._events import GateCheck
 from mqk_execution._protocols import AllocationCheck, IntegrityView, PreTradeContext, RiskCheck
-from mqk_schemas import Action, Decision, OrderIntent, Side, Topic
+from mqk_schemas import Action, Decision, OrderIntent, Side, Topic, trusted
 
 __all__ = ["blocks", "first_refusal", "is_reducing", "refusal_record"]
 
@@ -87,11 +87,14 @@ def refusal_record(
         evidence["pending_same_side"] = context.pending_same_side
         evidence["reducing"] = context.reducing
     action = upstream.action if upstream.action is not Action.ALLOW else Action.REJECT
-    decision = Decision(
-        action=action,
-        reason_code=upstream.reason_code,
-        message=f"{check.value} check refused {intent.client_order_id}: {upstream.message}",
-        evidence=evidence,
+    decision = trusted(  # from the upstream decision's valid parts: no second validation
+        Decision,
+        {
+            "action": action,
+            "reason_code": upstream.reason_code,
+            "message": f"{check.value} check refused {intent.client_order_id}: {upstream.message}",
+            "evidence": evidence,
+        },
     )
     payload = {"reason_code": decision.reason_code, "action": action.value} | evidence
     topic = Topic.RISK if check in (GateCheck.RISK, GateCheck.ALLOCATION) else Topic.OMS

@@ -8,7 +8,7 @@ from typing import Any
 
 from mqk_risk._inputs import timedelta_seconds
 from mqk_risk._switches import TradingState
-from mqk_schemas import Action, Decision
+from mqk_schemas import Action, Decision, trusted
 
 __all__ = ["Breach", "daily_loss", "drawdown", "halted_refusal", "stale_data"]
 
@@ -69,13 +69,17 @@ def halted_refusal(
     """The REJECT of an order the trading state does not let through."""
     disarmed = state is TradingState.DISARMED
     switches = ", ".join(active)
-    return Decision(
-        action=Action.REJECT,
-        reason_code="RISK_DISARMED" if disarmed else "RISK_HALTED",
-        message=(
-            f"engine {engine_id} is disarmed by {switches}; nothing passes"
-            if disarmed
-            else f"engine {engine_id} is halted by {switches}; only risk-reducing orders pass"
-        ),
-        evidence={**evidence, "trading_state": state.value, "active_switches": active},
+    # built from known-valid parts (a halted engine refuses every entry: a hot path)
+    return trusted(
+        Decision,
+        {
+            "action": Action.REJECT,
+            "reason_code": "RISK_DISARMED" if disarmed else "RISK_HALTED",
+            "message": (
+                f"engine {engine_id} is disarmed by {switches}; nothing passes"
+                if disarmed
+                else f"engine {engine_id} is halted by {switches}; only risk-reducing orders pass"
+            ),
+            "evidence": {**evidence, "trading_state": state.value, "active_switches": active},
+        },
     )
