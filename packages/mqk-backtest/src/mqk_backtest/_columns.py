@@ -21,6 +21,7 @@ __all__ = [
     "columns_of",
     "decimal_floor_units",
     "decimal_to_units",
+    "epoch_us",
     "units_to_decimal",
     "utc",
     "utc_texts",
@@ -48,6 +49,11 @@ def decimal_to_units(value: Decimal, what: str) -> int:
 def decimal_floor_units(value: Decimal) -> int:
     """floor(value * 1e8) as an int (exact)."""
     return int((value.scaleb(8)).to_integral_value(rounding="ROUND_FLOOR"))
+
+
+def epoch_us(ts: datetime) -> int:
+    """Epoch microseconds of the aware datetime ``ts``."""
+    return (ts - _EPOCH) // timedelta(microseconds=1)
 
 
 def utc(us: int) -> datetime:

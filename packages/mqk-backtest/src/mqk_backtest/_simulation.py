@@ -26,7 +26,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import cached_property
 from typing import Any
@@ -41,6 +41,7 @@ from mqk_backtest._columns import (
     columns_of,
     decimal_floor_units,
     decimal_to_units,
+    epoch_us,
     units_to_decimal,
     utc,
 )
@@ -91,7 +92,6 @@ from mqk_strategy import (
 __all__ = ["run_simulation"]
 
 _ZERO = Decimal(0)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _RECORDED_HOST_EVENTS = frozenset({StrategyEventType.STRATEGY_ERROR, StrategyEventType.BAR_REFUSED})
 
 
@@ -228,7 +228,7 @@ class _Simulation:
         return self._now
 
     def _session_of(self, ts: datetime) -> date:
-        pos, _ = self._grid.locate_one(int((ts - _EPOCH) / timedelta(microseconds=1)))
+        pos, _ = self._grid.locate_one(epoch_us(ts))
         labels = self._grid.session_days
         return date(1970, 1, 1) + timedelta(days=int(labels[min(pos, labels.shape[0] - 1)]))
 

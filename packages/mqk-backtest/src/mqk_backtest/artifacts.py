@@ -12,7 +12,6 @@ import shutil
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from mqk_backtest._columns import SCALE, epoch_us, utc
 from mqk_backtest._request import BacktestResult
 from mqk_backtest.errors import ArtifactError
 from mqk_backtest.fingerprint import package_versions
@@ -46,8 +46,6 @@ ARTIFACT_FILES = (
     "metrics.json",
     "report.html",
 )
-_SCALE = 100_000_000
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _PERIODS = {"1m": 252 * 390, "5m": 252 * 78, "15m": 252 * 26, "30m": 252 * 13, "1h": 252 * 7}
 
 
@@ -114,7 +112,7 @@ def metrics_of(result: BacktestResult) -> dict[str, Any]:
     stamps = curve.ts_us.astype("datetime64[us]")
     metrics = compute_metrics(
         timestamps=stamps,
-        equity=curve.equity_units.astype(np.float64) / _SCALE,
+        equity=curve.equity_units.astype(np.float64) / SCALE,
         initial_equity=settings.broker.starting_cash,
         final_equity=result.final_equity,
         trades=result.trades,
@@ -322,7 +320,7 @@ def _write_all(result: BacktestResult, directory: Path) -> RunArtifacts:
     _fills_csv(result, directory / "fills.csv")
     _equity_csv(result, directory / "equity_curve.csv")
     stamps = result.equity.ts_us
-    fill_stamps = np.array([_us(fill.ts_utc) for fill in result.fills], dtype=np.int64)
+    fill_stamps = np.array([epoch_us(fill.ts_utc) for fill in result.fills], dtype=np.int64)
     at = np.searchsorted(stamps, fill_stamps)
     found = (at < stamps.shape[0]) & (stamps[np.minimum(at, stamps.shape[0] - 1)] == fill_stamps)
     marks = [
@@ -333,7 +331,7 @@ def _write_all(result: BacktestResult, directory: Path) -> RunArtifacts:
         title=f"Backtest {result.request.config.engine_id} {result.request.run_id}",
         metrics=metrics,
         manifest={k: v for k, v in manifest.items() if k not in ("config", "versions")},
-        equity=result.equity.equity_units.astype(np.float64) / _SCALE,
+        equity=result.equity.equity_units.astype(np.float64) / SCALE,
         fills=marks,
         halted_reason=result.disarmed or result.halted,
         span=_span(result),
@@ -347,12 +345,8 @@ def _span(result: BacktestResult) -> tuple[str, str] | None:
     stamps = result.equity.ts_us
     if stamps.shape[0] == 0:
         return None
-    first, last = (_EPOCH + timedelta(microseconds=int(stamps[i])) for i in (0, -1))
+    first, last = (utc(int(stamps[i])) for i in (0, -1))
     return format_utc(first), format_utc(last)
-
-
-def _us(value: datetime) -> int:
-    return (value - _EPOCH) // timedelta(microseconds=1)
 
 
 def load_manifest(directory: Path) -> dict[str, Any]:
