@@ -252,3 +252,33 @@ def invariant_the_compact_event_log_reads_back_as_canonical_records() -> None:
     assert events[-1] == records[-1]
     assert events[2:5] == records[2:5]
     assert events == records
+
+
+@pytest.mark.parametrize(
+    ("layout", "reordered"),
+    [
+        pytest.param("engine order", False, id="already-in-engine-order"),
+        pytest.param("symbol by symbol", True, id="symbol-major-file"),
+        pytest.param("reversed", False, id="out-of-time-order-needs-a-sorted-copy"),
+    ],
+)
+def invariant_columns_are_in_engine_order_however_the_file_is_laid_out(
+    layout: str, reordered: bool
+) -> None:
+    from mqk_backtest._columns import columns_of
+
+    bars = _bars(["AAA", "BBB", "CCC"], "1h", 60, 4)  # written symbol by symbol
+    engine = bars.frame.sort(["ts_close_utc", "symbol"], maintain_order=True)
+    frame = {
+        "engine order": engine,
+        "symbol by symbol": bars.frame,
+        "reversed": bars.frame.reverse(),
+    }[layout]
+    expected = columns_of(BarFrame(bars.timeframe, engine))
+    got = columns_of(BarFrame(bars.timeframe, frame), sorted_copy=False)
+
+    assert (got.order is not None) is reordered
+    for name in ("sym", "ts", "open", "high", "low", "close", "volume", "complete"):
+        assert np.array_equal(getattr(got, name), getattr(expected, name)), name
+    assert np.array_equal(got.step_start, expected.step_start)
+    assert got.symbols == expected.symbols

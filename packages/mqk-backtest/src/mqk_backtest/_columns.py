@@ -73,9 +73,10 @@ def utc_texts(us: npt.NDArray[np.int64]) -> list[str]:
 
 @dataclass(frozen=True, slots=True)
 class Columns:
-    """The bars sorted by (close time, symbol) as numpy columns, plus step boundaries.
+    """The bars in engine order (close time, symbol) as numpy columns, plus step boundaries.
 
     A *step* is every symbol's bar with one close time; ``step_start[k]`` is its first row.
+    ``frame`` is in the same order unless ``order`` is given (see :func:`columns_of`).
     """
 
     frame: BarFrame
@@ -90,6 +91,7 @@ class Columns:
     complete: npt.NDArray[np.bool_]
     step_start: npt.NDArray[np.int32]
     step_of_row: npt.NDArray[np.int32]
+    order: npt.NDArray[np.int64] | None = None  # engine row -> frame row, if they differ
 
     @property
     def steps(self) -> int:
@@ -97,25 +99,39 @@ class Columns:
         return int(self.step_start.shape[0]) - 1
 
 
-def columns_of(frame: BarFrame) -> Columns:
-    """Sort ``frame`` by (close time, symbol) and take its columns in fixed-point units."""
+def columns_of(frame: BarFrame, *, sorted_copy: bool = True) -> Columns:
+    """Take ``frame``'s columns in fixed-point units, in engine order (close time, symbol).
+
+    Bars already in that order are used as they are. Otherwise the frame is sorted into a copy,
+    unless ``sorted_copy`` is False and every symbol's bars are already in time order (a file
+    written symbol by symbol): then only the columns are reordered and :attr:`Columns.order`
+    maps engine rows to the frame's rows, which saves a second copy of the bars.
+    """
     df = frame.frame
     symbols = tuple(sorted(df.get_column("symbol").unique().to_list()))
     enum = pl.Enum(list(symbols))
     ts_raw = df.get_column("ts_close_utc").dt.epoch("us").to_numpy()
     codes = df.get_column("symbol").cast(enum).to_physical().to_numpy()
-    if not _in_order(ts_raw, codes):  # sort (a copy); bars already in order are used as is
+    order: npt.NDArray[np.int64] | None = None
+    if _in_order(ts_raw, codes):
+        pass
+    elif not sorted_copy and _each_symbol_in_time_order(ts_raw, codes):
+        order = np.lexsort((codes, ts_raw)).astype(np.int64)  # stable, like a sort
+    else:
         df = df.sort(["ts_close_utc", "symbol"], maintain_order=True)
         ts_raw = df.get_column("ts_close_utc").dt.epoch("us").to_numpy()
         codes = df.get_column("symbol").cast(enum).to_physical().to_numpy()
     ordered = BarFrame(frame.timeframe, df)
-    sym = codes.astype(np.int32)
-    ts = ts_raw.astype(np.int64, copy=False)
+
+    def engine(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        return values if order is None else values[order]
 
     def units(name: str) -> npt.NDArray[np.int64]:
         column = df.get_column(name).to_physical().cast(pl.Int64)
-        return column.to_numpy().astype(np.int64, copy=False)
+        return engine(column.to_numpy().astype(np.int64, copy=False))
 
+    sym = engine(codes).astype(np.int32)
+    ts = engine(ts_raw.astype(np.int64, copy=False))
     change = np.flatnonzero(np.r_[True, ts[1:] != ts[:-1]]).astype(np.int32)  # rows < 2**31
     step_start = np.r_[change, np.int32(ts.shape[0])].astype(np.int32)
     step_of_row = np.repeat(np.arange(change.shape[0], dtype=np.int32), np.diff(step_start))
@@ -129,10 +145,21 @@ def columns_of(frame: BarFrame) -> Columns:
         low=units("low"),
         close=units("close"),
         volume=units("volume"),
-        complete=df.get_column("is_complete").to_numpy().astype(np.bool_),
+        complete=engine(df.get_column("is_complete").to_numpy().astype(np.bool_)),
         step_start=step_start,
         step_of_row=step_of_row,
+        order=order,
     )
+
+
+def _each_symbol_in_time_order(
+    ts: npt.NDArray[np.int64], codes: npt.NDArray[np.integer[Any]]
+) -> bool:
+    """True when each symbol's rows, in frame order, never go back in time."""
+    by_symbol = np.argsort(codes, kind="stable")
+    same = codes[by_symbol][1:] == codes[by_symbol][:-1]
+    stamps = ts[by_symbol]
+    return bool(np.all(~same | (stamps[1:] >= stamps[:-1])))
 
 
 def _in_order(ts: npt.NDArray[np.int64], codes: npt.NDArray[np.integer[Any]]) -> bool:

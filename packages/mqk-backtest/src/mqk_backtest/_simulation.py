@@ -123,7 +123,9 @@ class _Simulation:
             )
         if len(request.bars) == 0:
             raise BacktestInputError("no bars to backtest")
-        self._cols = columns_of(request.bars)
+        # the columnar kernel reads the scan only through counts and (reordered) actions, so
+        # it can scan a symbol-by-symbol file as it is; the step engine needs it in its order
+        self._cols = columns_of(request.bars, sorted_copy=not columnar or mode != "fast")
         self._now = utc(int(self._cols.ts[0]))
         self._stream = EventStream(self._run_id, self._engine_id)
 
@@ -213,6 +215,10 @@ class _Simulation:
         )
         if fallback is not None:
             self._columnar_problem = f"left the columnar kernel: {fallback}"
+        if self._columnar_problem is not None and self._cols.order is not None:
+            # the step engine runs after all: it reads the scan row by row in engine order
+            self._cols = columns_of(request.bars)
+            self._scan = scan_frame(self._cols.frame, data, grid=self._grid)
 
         n = self._cols.steps
         starts = self._cols.step_start[:-1]
@@ -321,7 +327,10 @@ class _Simulation:
         active = np.zeros(rows, dtype=np.bool_)
         levels: dict[str, npt.NDArray[np.int64]] = {}  # stops and take-profits, if any
         assert self._scan is not None
-        ok = self._scan.actions != 1  # rows the gate REJECTs never reach the strategy
+        actions = self._scan.actions
+        if cols.order is not None:
+            actions = actions[cols.order]
+        ok = actions != 1  # rows the gate REJECTs never reach the strategy
         ok &= cols.complete
         for index, symbol in enumerate(cols.symbols):
             picked = np.flatnonzero((cols.sym == index) & ok)
