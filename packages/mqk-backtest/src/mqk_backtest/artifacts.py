@@ -176,7 +176,7 @@ def _fixed_text(units: npt.NDArray[np.int64], places: int) -> pl.Series:
     return frame.get_column("text")
 
 
-def _equity_csv(result: BacktestResult, path: Path, chunk_rows: int = 100_000) -> None:
+def _equity_csv(result: BacktestResult, path: Path, chunk_rows: int = 20_000) -> None:
     """``equity_curve.csv``, rendered ``chunk_rows`` rows at a time (a long run's curve has a
     row per bar; rendering it whole as text would hold several copies of it in memory)."""
     curve = result.equity
