@@ -387,7 +387,7 @@ class ColumnarKernel:
             if self._held[sym] == 0:
                 continue  # already on its way to flat
             rows = self._rows[sym]
-            row = int(rows[int(np.searchsorted(rows, row_hi)) - 1])
+            row = int(rows[_find(rows, row_hi) - 1])
             fill_row = int(self._next_row[row])
             fill_step = int(cols.step_of_row[fill_row]) if fill_row >= 0 else _NO_STEP
             planned = _Planned(row, step, sym, 0, self._held[sym], fill_row, fill_step)
@@ -404,8 +404,8 @@ class ColumnarKernel:
         what will be held, except while a refused target is asked for again. Active engines
         expect every order accepted; halted ones expect risk-increasing orders refused."""
         rows = self._asked_rows[sym]
-        lo = int(np.searchsorted(rows, row_from))
-        hi = int(np.searchsorted(rows, row_hi))
+        lo = _find(rows, row_from)
+        hi = _find(rows, row_hi)
         at = rows[lo:hi]
         wanted = self._quantity[at]
         memo = self._memo_at(sym, row_from)
@@ -523,8 +523,8 @@ class ColumnarKernel:
             return None
         value, since = memo
         rows = self._asked_rows[sym]
-        lo = int(np.searchsorted(rows, since, side="right"))
-        hi = int(np.searchsorted(rows, row_from))
+        lo = _find(rows, since + 1)
+        hi = _find(rows, row_from)
         if (self._quantity[rows[lo:hi]] != value).any():
             self._memo[sym] = None
             return None
@@ -665,8 +665,8 @@ class ColumnarKernel:
         """Symbol ``sym``'s last close at each step of ``start..stop-1`` (0 before its first)."""
         cols = self._cols
         rows = self._rows[sym]
-        lo = int(np.searchsorted(rows, row_lo))
-        hi = int(np.searchsorted(rows, row_hi))
+        lo = _find(rows, row_lo)
+        hi = _find(rows, row_hi)
         prior = int(cols.close[int(rows[lo - 1])]) if lo > 0 else 0
         mark = np.full(stop - start, prior, dtype=np.int64)
         if hi > lo:
@@ -911,6 +911,12 @@ class ColumnarKernel:
             ts_text=self._text,
         )
         return self._order_record(sent, filled, (_ZERO + sent.quantity * price) / filled, now), fill
+
+
+def _find(rows: npt.NDArray[np.int32], row: int) -> int:
+    """Index of the first of the sorted ``rows`` at or after ``row`` (searched as int32: an
+    int64 key would make numpy convert the whole array on every search)."""
+    return int(np.searchsorted(rows, np.int32(row)))
 
 
 def _by_step(plan: list[_Planned]) -> dict[int, list[_Planned]]:
