@@ -282,3 +282,15 @@ def invariant_columns_are_in_engine_order_however_the_file_is_laid_out(
         assert np.array_equal(getattr(got, name), getattr(expected, name)), name
     assert np.array_equal(got.step_start, expected.step_start)
     assert got.symbols == expected.symbols
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["AAPL", "BRK.B", "BTC/USD", 'a"b', "a\\b", "é", "\x01x", "\x7f", "tab\there", "", None],
+)
+def unit_hand_rendered_strings_are_the_json_encoders(text: str | None) -> None:
+    import json
+
+    from mqk_backtest._stream import json_text
+
+    assert json_text(text) == json.dumps(text, ensure_ascii=False)

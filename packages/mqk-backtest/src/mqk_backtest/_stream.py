@@ -25,7 +25,11 @@ _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_asci
 
 def json_text(value: str | None) -> str:
     """``value`` as a JSON string literal (``null`` for None), for hand-rendered payloads."""
-    return "null" if value is None else json.dumps(value, ensure_ascii=False)
+    if value is None:
+        return "null"
+    if value.isascii() and value.isprintable() and '"' not in value and "\\" not in value:
+        return f'"{value}"'  # nothing to escape (symbols, ids, timestamps)
+    return json.dumps(value, ensure_ascii=False)
 
 
 def record_json(record: Mapping[str, Any]) -> str:
@@ -181,8 +185,9 @@ class EventStream:
             self._ts = ts
             self._ts_text = format_utc(ts) if ts_text is None else ts_text
         entries = self._entries
+        # a Topic is a str (StrEnum): kept as is, it reads and renders as its value
         entries.append(
-            (self._ts_text, topic.value, event_type, correlation_id, causation_id, payload_json)
+            (self._ts_text, topic, event_type, correlation_id, causation_id, payload_json)
         )
         return len(entries) - 1
 
