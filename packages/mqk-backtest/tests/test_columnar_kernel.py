@@ -8,6 +8,7 @@ refusals re-plan, a tripped switch flattens and halts, and what the kernel does 
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -131,14 +132,6 @@ def scenario_a_drawdown_trip_flattens_and_refuses_entries_inside_the_kernel() ->
     ("strategy", "params", "sections", "frame", "note"),
     [
         pytest.param(
-            "zscore_mean_reversion",
-            {"window": 6, "entry_z": d("0.5"), "exit_z": d(0), "qty": 10, "allow_short": True},
-            {"risk": {"allow_short": True}},
-            None,
-            "left the columnar kernel: a target crosses from long to short in one step",
-            id="long-short-flip",
-        ),
-        pytest.param(
             "atr_trend_swing",
             {"breakout": 3, "atr_period": 3, "atr_multiple": d(2), "qty": 10},
             {},
@@ -196,6 +189,56 @@ def fault_what_the_kernel_does_not_model_goes_to_the_step_engine(
 
     assert result.columnar is False
     assert result.columnar_note == note
+
+
+def scenario_a_long_to_short_flip_is_a_reduce_only_close_then_the_opening_rest() -> None:
+    config = _config(
+        "zscore_mean_reversion",
+        {"window": 6, "entry_z": d("0.5"), "exit_z": d(0), "qty": 10, "allow_short": True},
+        "1h",
+        risk={"allow_short": True},
+    )
+    result = run_both_modes(request(config, _bars(["AAPL"], "1h", 200, 3)))
+
+    assert (result.columnar, result.columnar_note) == (True, None)
+    sent = events_of(result, "ORDER_SENT")
+    pairs = [
+        (first["payload"], second["payload"])
+        for first, second in itertools.pairwise(sent)
+        if first["ts_utc"] == second["ts_utc"]
+    ]
+    assert pairs, "the series must flip at least once"
+    for close, opening in pairs:
+        assert close["reduce_only"] is True
+        assert opening["reduce_only"] is False
+        assert close["side"] == opening["side"]
+        assert opening["intent_seq"] == close["intent_seq"] + 1
+
+
+@settings(
+    max_examples=15, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(
+    seed=st.integers(0, 2**16),
+    window=st.integers(3, 8),
+    entry=st.sampled_from(["0.5", "1", "1.5"]),
+    qty=st.sampled_from([10, 300, 600]),
+    costs=st.booleans(),
+    max_drawdown=st.sampled_from(["0.01", "0.1"]),
+)
+def invariant_long_short_strategies_run_through_the_kernel_as_bar_by_bar(
+    seed: int, window: int, entry: str, qty: int, costs: bool, max_drawdown: str
+) -> None:
+    config = _config(
+        "zscore_mean_reversion",
+        {"window": window, "entry_z": d(entry), "exit_z": d(0), "qty": qty, "allow_short": True},
+        "1h",
+        risk={"allow_short": True, "max_drawdown": d(max_drawdown)},
+        execution=COSTS if costs else {},
+    )
+    result = run_both_modes(request(config, _bars(["AAA", "BBB"], "1h", 200, seed)))
+    event(f"columnar: {result.columnar} ({(result.columnar_note or '').split(':')[-1][:40]})")
+    event(f"halted: {(result.halted or 'no').split(' ')[0]}")
 
 
 def unit_reference_mode_never_uses_the_kernel() -> None:

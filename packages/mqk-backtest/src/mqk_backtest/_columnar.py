@@ -1,8 +1,9 @@
 """The columnar kernel: fast mode's path for the common envelope, with the same results.
 
 The envelope: one strategy with a vectorised form, not shadow, MARKET orders only (no stops or
-take-profits), whole-share targets that never jump from long to short in one step, no submit
-latency, no partial fills, no same-bar fills, and bars the integrity scan proves clean (every
+take-profits), whole-share targets (a jump from long to short is sent as the order desk sends
+it: a reduce-only close, then the opening rest), no submit latency, no partial fills, no
+same-bar fills, and bars the integrity scan proves clean (every
 row ALLOW with reason OK, no tolerated gaps, no stale-feed pause). Inside it an order the
 strategy asks for is sent on the bar it asks on and, once accepted, filled in full at that
 symbol's next bar's open (cost model applied). So the kernel works a block of steps at a time:
@@ -270,7 +271,7 @@ class ColumnarKernel:
         self._exposed = np.zeros(n, dtype=np.bool_)
         self._held = [0] * len(cols.symbols)  # what each symbol holds once its orders fill
         self._memo: list[tuple[int, int] | None] = [None] * len(cols.symbols)
-        self._working: dict[int, _Working] = {}
+        self._working: dict[int, list[_Working]] = {}  # per symbol, oldest first
         self._due: dict[int, list[_Working]] = {}  # step -> working orders filling there
         self._text: str | None = None  # the current step's close time as events write it
         self._holding: set[int] = set()  # symbols the ledger holds a position in
@@ -291,7 +292,7 @@ class ColumnarKernel:
             self._block(start, stop)
             if self._progress is not None:
                 self._progress(stop, n)
-        for sent in self._working.values():  # orders still resting at the end of the data
+        for sent in (w for ws in self._working.values() for w in ws):  # resting at the end
             self._orders[sent.index] = self._order_record(sent, _ZERO, None, sent.created_at)
         records = [record for record in self._orders if record is not None]
         orders = OrderLog(self._engine_id, records)
@@ -320,7 +321,9 @@ class ColumnarKernel:
             upcoming = block.busy[k] if k < len(block.busy) else stop
             # steps in between change nothing but equity; any of them (or the busy step
             # itself) at or below the risk floor trips a switch there, as bar by bar
-            breach = self._first_breach(block, done + 1, min(upcoming + 1, stop))
+            # (a marked step is left to the risk engine itself: a new session moves its floor)
+            last = upcoming if upcoming == stop or block.marked[upcoming - start] else upcoming + 1
+            breach = self._first_breach(block, done + 1, last)
             if breach is None and k == len(block.busy):
                 break
             step = breach if breach is not None else upcoming
@@ -377,7 +380,7 @@ class ColumnarKernel:
         row_hi = int(cols.step_start[step + 1])
         for sym, symbol in enumerate(cols.symbols):
             if self._ledger.position(symbol) == 0:
-                if sym in self._working:
+                if self._working.get(sym):
                     raise OutsideEnvelope(f"{symbol} is flat with an order working at a flatten")
                 continue
             memo = self._memo[sym]
@@ -420,7 +423,7 @@ class ColumnarKernel:
         if state is TradingState.ACTIVE:
             before = np.r_[np.int64(self._held[sym]), wanted[:-1]]
             change = wanted != before
-            at, wanted, before = at[change], wanted[change], before[change]
+            at, wanted, before = _split_flips(at[change], wanted[change], before[change])
             refused = np.zeros(at.shape[0], dtype=np.bool_)
         else:
             at, wanted, before, refused = self._plan_halted(sym, at, wanted)
@@ -500,6 +503,11 @@ class ColumnarKernel:
         for row, want in zip(at[moved].tolist(), wanted[moved].tolist(), strict=True):
             if want == held:
                 continue
+            if want * held < 0:  # a flip: the closing half passes, the opening half is refused
+                orders.append((row, 0, held, False))
+                orders.append((row, want, 0, True))
+                held = 0
+                continue
             reducing = want * held >= 0 and abs(want) < abs(held)
             orders.append((row, want, held, not reducing))
             if reducing:
@@ -571,7 +579,8 @@ class ColumnarKernel:
         for p in plan:
             if p.step >= first:
                 block.orders[p.step - start] += 1
-        for p in [*(w.plan for w in self._working.values()), *plan]:  # every fill to come
+        working = [w.plan for ws in self._working.values() for w in ws]
+        for p in [*working, *plan]:  # every fill to come
             if first <= p.fill_step < stop:
                 offset = p.fill_step - first
                 flows[offset] += p.flow
@@ -735,7 +744,7 @@ class ColumnarKernel:
             return
         due.sort(key=lambda w: w.plan.fill_row)
         for sent in due:
-            del self._working[sent.plan.sym]
+            self._working[sent.plan.sym].remove(sent)
             record, fill = self._fill(sent, now)
             self._orders[sent.index] = record
             base = units_to_decimal(int(self._cols.open[sent.plan.fill_row]))
@@ -752,9 +761,9 @@ class ColumnarKernel:
         sym = planned.sym
         symbol = cols.symbols[sym]
         wanted = fixed_to_decimal(planned.wanted)
-        working = self._working.get(sym)
+        working = self._working.get(sym, ())
         position = self._ledger.position(symbol)
-        pending = _ZERO if working is None else working.quantity * working.side.sign
+        pending = sum((w.quantity * w.side.sign for w in working), _ZERO)
         current = position + pending
         delta = wanted - current
         if delta == 0:
@@ -765,7 +774,7 @@ class ColumnarKernel:
         seq = self._seq
         self._seq += 1
         coid = self._coid(seq)
-        same_side = _ZERO if working is None or working.side is not side else working.quantity
+        same_side = sum((w.quantity for w in working if w.side is side), _ZERO)
         reducing = is_reducing(position, side, quantity, same_side)
         intent = trusted(
             OrderIntent,
@@ -820,8 +829,8 @@ class ColumnarKernel:
                 self._record(now, Topic.RISK, decision, symbol)
             self._memo[sym] = (planned.wanted, planned.row)
             return planned.refused
-        if planned.refused or working is not None:
-            raise OutsideEnvelope(f"{coid} was accepted where the plan expected otherwise")
+        if planned.refused:
+            raise OutsideEnvelope(f"{coid} was accepted where the plan expected a refusal")
         self._memo[sym] = None
         # the gateway's ORDER_SENT and the broker's ORDER_SUBMITTED, rendered canonically
         sent_as = "true" if reduce_only or reducing else "false"
@@ -851,7 +860,7 @@ class ColumnarKernel:
             planned, coid, symbol, side, quantity, broker_order_id, now, len(self._orders)
         )
         self._orders.append(None)
-        self._working[sym] = sent
+        self._working.setdefault(sym, []).append(sent)
         if planned.fill_step >= 0:
             self._due.setdefault(planned.fill_step, []).append(sent)
         return True
@@ -911,6 +920,24 @@ class ColumnarKernel:
             ts_text=self._text,
         )
         return self._order_record(sent, filled, (_ZERO + sent.quantity * price) / filled, now), fill
+
+
+def _split_flips(
+    at: npt.NDArray[np.int32], wanted: npt.NDArray[np.int64], before: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Orders that go from long to short (or back) in one step become two, as the order desk
+    sends them: a reduce-only close to flat, then the opening rest, on the same row."""
+    flip = np.sign(wanted) * np.sign(before) < 0
+    if not flip.any():
+        return at, wanted, before
+    copies = np.where(flip, 2, 1)
+    first = (np.cumsum(copies) - copies)[flip]  # where each flip's closing half lands
+    rows = np.repeat(at, copies).astype(np.int32)
+    targets = np.repeat(wanted, copies).astype(np.int64)
+    holdings = np.repeat(before, copies).astype(np.int64)
+    targets[first] = 0
+    holdings[first + 1] = 0
+    return rows, targets, holdings
 
 
 def _find(rows: npt.NDArray[np.int32], row: int) -> int:
