@@ -1,31 +1,32 @@
 """The columnar kernel: fast mode's path for the common envelope, with the same results.
 
 The envelope: one strategy with a vectorised form, not shadow, MARKET orders only (no stops or
-take-profits), whole-share targets (a jump from long to short is sent as the order desk sends
-it: a reduce-only close, then the opening rest), no submit latency, no partial fills, no
-same-bar fills, and bars the integrity scan proves clean (every
-row ALLOW with reason OK, no tolerated gaps, no stale-feed pause). Inside it an order the
-strategy asks for is sent on the bar it asks on and, once accepted, filled in full at that
-symbol's next bar's open (cost model applied). So the kernel works a block of steps at a time:
+take-profits), whole-share targets, no submit latency, no partial fills, no same-bar fills, and
+bars the integrity scan proves clean (every row ALLOW with reason OK, no tolerated gaps, no
+stale-feed pause). Inside it an order the strategy asks for is sent on the bar it asks on and,
+once accepted, filled in full at that symbol's next bar's open (cost model applied). So the
+kernel works a block of steps at a time:
 
 1. it plans the block's orders from the precomputed targets as the order desk would (an order
-   wherever the target differs from what will be held; a refused entry is not retried while
-   the target stays the same), prices their fills with the SimBroker's own
-   :class:`~mqk_execution.CostModel`, and computes cash, positions and equity of every step as
-   int64 columns;
+   wherever the target differs from what will be held, a long/short flip as a reduce-only
+   close then the opening rest; a refused entry is not retried while the target stays the
+   same; a halted engine's entries are planned as refused), prices their fills with the
+   SimBroker's own :class:`~mqk_execution.CostModel`, and computes cash, positions and equity
+   of every step as int64 columns;
 2. it walks only the steps where something happens — a fill, an order, a session's first or
    last step, a new equity peak — and there runs the real components: fills go into the real
    :class:`~mqk_portfolio.EngineLedger` and :class:`~mqk_risk.RiskEngine` (PDT), every order
    through the gateway's own pre-trade checks (:func:`~mqk_execution.first_refusal`: armed,
    integrity, risk, allocation), and the risk engine is marked; a refused order is recorded as
-   the gateway records it and the rest of the block is planned again;
+   the gateway records it and the symbol's next order is planned again;
 3. it proves the steps in between quiet: the session and the peak are unchanged there, so the
-   risk floor is too, and their equity must stay above it.
+   risk floor is too; a step at or below it is marked like any other, and the switch it trips
+   is recorded, the positions flattened and the rest planned for a halted engine.
 
-Anything else — a risk switch tripping, equity reaching the floor, a refused exit, a halt, a
-ledger that disagrees with the columns — raises :class:`OutsideEnvelope`, and the run is redone
-by the step engine from the start. The events, orders, fills and equity are exactly those of
-bar-by-bar mode (the fast == reference tests run through this kernel).
+Anything else — a switch that disarms, a refused exit, a flatten while an order is working on
+a flat symbol, a ledger that disagrees with the columns — raises :class:`OutsideEnvelope`, and
+the run is redone by the step engine from the start. The events, orders, fills and equity are
+exactly those of bar-by-bar mode (the fast == reference tests run through this kernel).
 """
 
 from __future__ import annotations
