@@ -34,7 +34,7 @@ from __future__ import annotations
 import bisect
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -45,14 +45,15 @@ from mqk_backtest._columns import (
     SCALE,
     Columns,
     FastTargets,
-    decimal_floor_units,
     decimal_to_units,
     units_to_decimal,
     utc,
-    utc_texts,
 )
+from mqk_backtest._envelope import OutsideEnvelope
 from mqk_backtest._fills import FillRecorder
 from mqk_backtest._orders import OrderLog, OrderRecord
+from mqk_backtest._planner import NO_STEP, OrderPlanner, Planned, by_step, find
+from mqk_backtest._steps import Block, StepColumns
 from mqk_backtest._stream import EventStream, json_text
 from mqk_execution import (
     CENT,
@@ -67,7 +68,6 @@ from mqk_execution import (
     is_reducing,
     refusal_record,
 )
-from mqk_integrity import FrameScan
 from mqk_portfolio import EngineLedger
 from mqk_risk import RiskEngine, TradingState
 from mqk_schemas import (
@@ -86,7 +86,7 @@ from mqk_schemas import (
 )
 from mqk_strategy import fixed_to_decimal
 
-__all__ = ["ColumnarKernel", "KernelRun", "OutsideEnvelope", "envelope_problem"]
+__all__ = ["ColumnarKernel", "KernelRun"]
 
 BLOCK_ROWS = 4096
 """Bars planned at once, about (a refusal re-plans the rest of its block)."""
@@ -95,53 +95,6 @@ _ZERO = Decimal(0)
 _DAY0 = date(1970, 1, 1)
 _BUY, _SELL = Side.BUY, Side.SELL
 _MARKET, _GTC = OrderType.MARKET, TimeInForce.GTC
-_INT64_HEADROOM = 2**62
-_NO_STEP = -1
-_CENT_UNITS = SCALE // 100
-
-
-class OutsideEnvelope(Exception):  # noqa: N818 - a signal to hand over, not a failure
-    """The run left the kernel's envelope; ``reason`` says where (the step engine takes over)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-def envelope_problem(
-    cols: Columns,
-    targets: FastTargets | None,
-    scan: FrameScan,
-    settings: ExecutionSettings,
-    *,
-    shadow: bool,
-    stale_after_us: int,
-    starting_cash: Decimal,
-) -> str | None:
-    """Why the kernel cannot run this backtest (None when it can); checked before it starts."""
-    if targets is None:
-        return "the strategy has no vectorised form"
-    if shadow:
-        return "shadow mode"
-    if settings.latency_bars.submit or settings.allow_same_bar_fills:
-        return "submit latency or same-bar fills"
-    if settings.partial_fills.enabled and settings.partial_fills.probability > 0:
-        return "partial fills"
-    if targets.stop.any() or targets.take_profit.any():
-        return "protective stops or take-profits"
-    if scan.issue_rows.size or scan.outlier_rows.size or scan.missing_bars.any():
-        return "the integrity scan found issues, outliers or gaps"
-    step_ts = cols.ts[cols.step_start[:-1]]
-    if step_ts.shape[0] > 1 and int(np.diff(step_ts).max()) > stale_after_us:
-        return "a pause longer than the stale-feed limit"
-    wanted = targets.quantity[targets.active]
-    if (wanted % SCALE).any():
-        return "fractional target quantities"
-    biggest = int(np.abs(wanted).max()) // SCALE if wanted.size else 0
-    cash = abs(decimal_to_units(starting_cash, "starting cash"))
-    if (biggest + 1) * (int(cols.close.max()) + 1) * len(cols.symbols) * 4 + cash > _INT64_HEADROOM:
-        return "values too large for int64 columns"
-    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,31 +108,10 @@ class KernelRun:
 
 
 @dataclass(slots=True)
-class _Planned:
-    """An order the targets ask for: its row, symbol, target and the position it expects.
-
-    ``fill_step`` is the step of the symbol's next bar (where it fills), -1 if there is none.
-    """
-
-    row: int
-    step: int
-    sym: int
-    wanted: int
-    before: int
-    fill_row: int
-    fill_step: int
-    refused: bool = False  # a halted engine's entry: expected to be refused
-    price: Decimal | None = None  # None: ``cents`` (a free cost model's price, made lazily)
-    fee: Decimal = _ZERO
-    flow: int = 0  # cash change of the fill, 1e-8 units
-    cents: int = 0
-
-
-@dataclass(slots=True)
 class _Working:
     """A sent order waiting for its fill."""
 
-    plan: _Planned
+    plan: Planned
     coid: str
     symbol: str
     side: Side
@@ -187,25 +119,6 @@ class _Working:
     broker_order_id: str
     created_at: datetime
     index: int
-
-
-@dataclass(slots=True)
-class _Block:
-    """Steps ``start..stop-1`` under the current plan: each symbol's mark and holding per
-    step, the planned orders and fills per step, the steps the risk engine must see, and the
-    busy steps (cash and equity live in the kernel's run-long columns)."""
-
-    start: int
-    stop: int
-    marks: list[npt.NDArray[np.int64]]
-    held: dict[int, npt.NDArray[np.int64]]
-    orders: npt.NDArray[np.int64]
-    fills: npt.NDArray[np.int64]
-    marked: npt.NDArray[np.bool_]
-    busy: list[int] = field(default_factory=list)
-    texts: dict[int, str] = field(default_factory=dict)  # busy step -> its close time as text
-    low_floor: Decimal | None = None  # the risk floor ``lows`` were found for
-    lows: list[int] = field(default_factory=list)  # steps with equity at or below it
 
 
 class ColumnarKernel:
@@ -236,8 +149,7 @@ class ColumnarKernel:
         self._cols = cols
         self._record = record
         self._session_day = session_day
-        self._costs = CostModel.from_settings(settings)
-        self._free = self._costs.free
+        costs = CostModel.from_settings(settings)
         self._engine_id = engine_id
         self._run_id = run_id
         self._ledger = ledger
@@ -251,7 +163,6 @@ class ColumnarKernel:
         self._allocation = allocation
         self._progress = progress
 
-        n = cols.steps
         self._symbol_json = [json_text(symbol) for symbol in cols.symbols]
         self._coid = client_order_ids(engine_id, run_id)
         self._rows: list[npt.NDArray[np.int32]] = []
@@ -264,12 +175,7 @@ class ColumnarKernel:
             self._next_row[rows[:-1]] = rows[1:]
             asked = rows[targets.active[rows]]
             self._asked_rows.append(asked)
-        days = session_day
-        self._session_edge = np.r_[True, days[1:] != days[:-1]] | np.r_[days[1:] != days[:-1], True]
-
-        self._cash = np.zeros(n, dtype=np.int64)
-        self._equity = np.zeros(n, dtype=np.int64)
-        self._exposed = np.zeros(n, dtype=np.bool_)
+        self._steps = StepColumns(cols, session_day, self._rows)
         self._held = [0] * len(cols.symbols)  # what each symbol holds once its orders fill
         self._memo: list[tuple[int, int] | None] = [None] * len(cols.symbols)
         self._working: dict[int, list[_Working]] = {}  # per symbol, oldest first
@@ -280,7 +186,9 @@ class ColumnarKernel:
         self._orders: list[OrderRecord | None] = []
         self._seq = 0
         self._broker_seq = 0
-        self._prices: dict[tuple[int, int], tuple[Decimal, Decimal, int]] = {}
+        self._planner = OrderPlanner(
+            cols, targets.quantity, self._asked_rows, self._next_row, costs
+        )
 
     # -- the run -------------------------------------------------------------------------
 
@@ -297,25 +205,17 @@ class ColumnarKernel:
             self._orders[sent.index] = self._order_record(sent, _ZERO, None, sent.created_at)
         records = [record for record in self._orders if record is not None]
         orders = OrderLog(self._engine_id, records)
-        return KernelRun(orders, self._cash, self._equity, self._exposed)
+        steps = self._steps
+        return KernelRun(orders, steps.cash, steps.equity, steps.exposed)
 
     def _block(self, start: int, stop: int) -> None:
         cols = self._cols
         row_lo, row_hi = int(cols.step_start[start]), int(cols.step_start[stop])
         plan = self._plan_all(row_lo, row_hi)
-        marks = [self._marks(sym, start, stop, row_lo, row_hi) for sym in range(len(cols.symbols))]
-        block = _Block(
-            start,
-            stop,
-            marks,
-            {},
-            np.zeros(stop - start, dtype=np.int64),
-            np.zeros(stop - start, dtype=np.int64),
-            np.zeros(stop - start, dtype=np.bool_),
-        )
+        block = self._steps.open(start, stop)
         self._recompute(block, start, plan)
-        block.texts = self._texts(block.busy)
-        sends = _by_step(plan)
+        block.texts = self._steps.texts(block.busy)
+        sends = by_step(plan)
         done = start - 1
         k = 0
         while True:
@@ -324,7 +224,7 @@ class ColumnarKernel:
             # itself) at or below the risk floor trips a switch there, as bar by bar
             # (a marked step is left to the risk engine itself: a new session moves its floor)
             last = upcoming if upcoming == stop or block.marked[upcoming - start] else upcoming + 1
-            breach = self._first_breach(block, done + 1, last)
+            breach = self._steps.first_breach(block, done + 1, last, self._risk.equity_floor)
             if breach is None and k == len(block.busy):
                 break
             step = breach if breach is not None else upcoming
@@ -341,7 +241,7 @@ class ColumnarKernel:
                 # a switch tripped: flatten if asked, then everything is planned anew
                 self._flatten(step, now, session)
                 plan = self._plan_all(int(cols.step_start[step]), row_hi)
-                sends = _by_step(plan)
+                sends = by_step(plan)
                 todo = sends.get(step, [])
                 self._recompute(block, step + 1, plan)
                 replanned = True
@@ -355,17 +255,31 @@ class ColumnarKernel:
                     replanned = True
             done = step
             if replanned:
-                self._refresh(block, step + 1)
+                self._steps.refresh(block, step + 1, self._risk.peak_equity)
                 k = bisect.bisect_right(block.busy, step)
             elif step == upcoming:
                 k += 1
-        held = list(block.held.values())
-        exposed = np.zeros(stop - start, dtype=np.bool_)
-        for shares in held:
-            exposed |= shares != 0
-        self._exposed[start:stop] = exposed
+        self._steps.close(block)
 
-    def _plan_all(self, row_from: int, row_hi: int) -> list[_Planned]:
+    def _recompute(self, block: Block, first: int, plan: list[Planned]) -> None:
+        """The block's columns from ``first`` on, from the ledger's state now, the working
+        orders and ``plan`` (the orders not sent yet)."""
+        ledger = self._ledger
+        holdings = {
+            sym: decimal_to_units(ledger.position(symbol), "position") // SCALE
+            for sym, symbol in enumerate(self._cols.symbols)
+        }
+        self._steps.recompute(
+            block,
+            first,
+            (w.plan for ws in self._working.values() for w in ws),
+            plan,
+            decimal_to_units(ledger.cash, "cash"),
+            holdings,
+            self._risk.peak_equity,
+        )
+
+    def _plan_all(self, row_from: int, row_hi: int) -> list[Planned]:
         """Every symbol's orders on rows ``row_from..row_hi-1``, in row order."""
         return sorted(
             (p for i in range(len(self._cols.symbols)) for p in self._plan(i, row_from, row_hi)),
@@ -391,137 +305,30 @@ class ColumnarKernel:
             if self._held[sym] == 0:
                 continue  # already on its way to flat
             rows = self._rows[sym]
-            row = int(rows[_find(rows, row_hi) - 1])
+            row = int(rows[find(rows, row_hi) - 1])
             fill_row = int(self._next_row[row])
-            fill_step = int(cols.step_of_row[fill_row]) if fill_row >= 0 else _NO_STEP
-            planned = _Planned(row, step, sym, 0, self._held[sym], fill_row, fill_step)
+            fill_step = int(cols.step_of_row[fill_row]) if fill_row >= 0 else NO_STEP
+            planned = Planned(row, step, sym, 0, self._held[sym], fill_row, fill_step)
             if fill_row >= 0:
-                self._price(planned)
+                self._planner.price(planned)
             if not self._send(planned, now, session):
                 raise OutsideEnvelope(f"a flattening order of {symbol} was refused")
 
     # -- planning --------------------------------------------------------------------------
 
-    def _plan(self, sym: int, row_from: int, row_hi: int) -> list[_Planned]:
-        """The orders symbol ``sym`` asks for on rows ``row_from..row_hi-1``, as
-        :class:`~mqk_execution.OrderDesk` makes them: an order wherever the target differs from
-        what will be held, except while a refused target is asked for again. Active engines
-        expect every order accepted; halted ones expect risk-increasing orders refused."""
-        rows = self._asked_rows[sym]
-        lo = _find(rows, row_from)
-        hi = _find(rows, row_hi)
-        at = rows[lo:hi]
-        wanted = self._quantity[at]
-        memo = self._memo_at(sym, row_from)
-        if memo is not None:  # a refused target waits until the strategy moves off it
-            moved = np.flatnonzero(wanted != memo)
-            if moved.size == 0:
-                return []
-            wanted, at = wanted[int(moved[0]) :], at[int(moved[0]) :]
+    def _plan(self, sym: int, row_from: int, row_hi: int) -> list[Planned]:
+        """Symbol ``sym``'s orders on rows ``row_from..row_hi-1`` from what it holds, its
+        refused target and the risk engine's state now."""
         state = self._risk.trading_state
         if state is TradingState.DISARMED:
             raise OutsideEnvelope("the risk engine is disarmed")
-        if state is TradingState.ACTIVE:
-            before = np.r_[np.int64(self._held[sym]), wanted[:-1]]
-            change = wanted != before
-            at, wanted, before = _split_flips(at[change], wanted[change], before[change])
-            refused = np.zeros(at.shape[0], dtype=np.bool_)
-        else:
-            at, wanted, before, refused = self._plan_halted(sym, at, wanted)
-        return self._planned_many(sym, at, wanted, before, refused)
-
-    def _planned_many(
-        self,
-        sym: int,
-        at: npt.NDArray[np.int32],
-        wanted: npt.NDArray[np.int64],
-        before: npt.NDArray[np.int64],
-        refused: npt.NDArray[np.bool_],
-    ) -> list[_Planned]:
-        """:meth:`_planned` of many orders of one symbol at once (rows, fills and, for a free
-        cost model, prices found with array operations)."""
-        if (np.sign(wanted) * np.sign(before) < 0).any():
-            raise OutsideEnvelope("a target crosses from long to short in one step")
-        if not self._free or at.size == 0:
-            return [
-                self._planned(row, sym, want, held, flag)
-                for row, want, held, flag in zip(
-                    at.tolist(), wanted.tolist(), before.tolist(), refused.tolist(), strict=True
-                )
-            ]
-        cols = self._cols
-        steps = cols.step_of_row[at]
-        fill_rows = np.where(refused, -1, self._next_row[at])
-        filled = fill_rows >= 0
-        fill_steps = np.where(filled, cols.step_of_row[np.maximum(fill_rows, 0)], _NO_STEP)
-        shares = (wanted - before) // SCALE
-        opens = cols.open[np.maximum(fill_rows, 0)]
-        cents = np.where(shares > 0, -(-opens // _CENT_UNITS), opens // _CENT_UNITS)
-        cents = np.where(filled, np.maximum(cents, 1), 0)  # a price never rounds below a cent
-        flows = -shares * cents * _CENT_UNITS
-        return [
-            _Planned(row, step, sym, want, held, fill, fill_step, flag, None, _ZERO, flow, cent)
-            for row, step, want, held, fill, fill_step, flag, flow, cent in zip(
-                at.tolist(),
-                steps.tolist(),
-                wanted.tolist(),
-                before.tolist(),
-                fill_rows.tolist(),
-                fill_steps.tolist(),
-                refused.tolist(),
-                flows.tolist(),
-                cents.tolist(),
-                strict=True,
-            )
-        ]
-
-    def _planned(
-        self, row: int, sym: int, wanted: int, before: int, refused: bool = False
-    ) -> _Planned:
-        """The order asking for ``wanted`` on ``row`` while ``before`` is held, with its fill
-        (the symbol's next bar) priced unless it is expected to be refused."""
-        if wanted * before < 0:
-            raise OutsideEnvelope("a target crosses from long to short in one step")
-        cols = self._cols
-        fill_row = -1 if refused else int(self._next_row[row])
-        fill_step = int(cols.step_of_row[fill_row]) if fill_row >= 0 else _NO_STEP
-        step = int(cols.step_of_row[row])
-        planned = _Planned(row, step, sym, wanted, before, fill_row, fill_step, refused)
-        if fill_row >= 0:
-            self._price(planned)
-        return planned
-
-    def _plan_halted(
-        self, sym: int, at: npt.NDArray[np.int32], wanted: npt.NDArray[np.int64]
-    ) -> tuple[
-        npt.NDArray[np.int32], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.bool_]
-    ]:
-        """Rows, targets, holdings and expected refusals of a halted engine's orders: exits
-        pass, entries are refused (and keep what is held)."""
-        moved = np.r_[True, wanted[1:] != wanted[:-1]] if wanted.size else wanted.astype(bool)
-        held = self._held[sym]
-        orders = []
-        for row, want in zip(at[moved].tolist(), wanted[moved].tolist(), strict=True):
-            if want == held:
-                continue
-            if want * held < 0:  # a flip: the closing half passes, the opening half is refused
-                orders.append((row, 0, held, False))
-                orders.append((row, want, 0, True))
-                held = 0
-                continue
-            reducing = want * held >= 0 and abs(want) < abs(held)
-            orders.append((row, want, held, not reducing))
-            if reducing:
-                held = want
-        if not orders:
-            empty = np.zeros(0, dtype=np.int64)
-            return at[:0], empty, empty, np.zeros(0, dtype=np.bool_)
-        rows, targets, holdings, refused = zip(*orders, strict=True)
-        return (
-            np.array(rows, dtype=np.int32),
-            np.array(targets, dtype=np.int64),
-            np.array(holdings, dtype=np.int64),
-            np.array(refused, dtype=np.bool_),
+        return self._planner.plan(
+            sym,
+            row_from,
+            row_hi,
+            held=self._held[sym],
+            memo=self._memo_at(sym, row_from),
+            halted=state is not TradingState.ACTIVE,
         )
 
     def _memo_at(self, sym: int, row_from: int) -> int | None:
@@ -532,118 +339,19 @@ class ColumnarKernel:
             return None
         value, since = memo
         rows = self._asked_rows[sym]
-        lo = _find(rows, since + 1)
-        hi = _find(rows, row_from)
+        lo = find(rows, since + 1)
+        hi = find(rows, row_from)
         if (self._quantity[rows[lo:hi]] != value).any():
             self._memo[sym] = None
             return None
         return value
 
-    def _price(self, planned: _Planned) -> None:
-        """The fill price and fee of ``planned`` from the SimBroker's cost model (CENT tick)."""
-        key = (planned.fill_row, planned.wanted - planned.before)
-        known = self._prices.get(key)
-        if known is not None:
-            planned.price, planned.fee, planned.flow = known
-            return
-        cols, costs, f = self._cols, self._costs, planned.fill_row
-        shares = (planned.wanted - planned.before) // SCALE
-        if self._free:  # the open rounded to the cent against the trader, no fee: in integers
-            opens = int(cols.open[f])
-            cents = max(-(-opens // _CENT_UNITS) if shares > 0 else opens // _CENT_UNITS, 1)
-            planned.cents = cents
-            planned.flow = -shares * cents * _CENT_UNITS
-            return
-        side = _BUY if planned.wanted > planned.before else _SELL
-        open_ = units_to_decimal(int(cols.open[f]))
-        high = units_to_decimal(int(cols.high[f]))
-        low = units_to_decimal(int(cols.low[f]))
-        price = costs.fill_price(open_, side, None, CENT, open_, high, low)
-        fee = costs.order_fee_total(costs.raw_commission(Decimal(abs(shares)), price))
-        planned.price, planned.fee = price, fee
-        planned.flow = -shares * decimal_to_units(price, "fill price") - decimal_to_units(
-            fee, "fee"
-        )
-        self._prices[key] = (price, fee, planned.flow)
-
-    def _recompute(self, block: _Block, first: int, plan: list[_Planned]) -> None:
-        """Cash, equity, holdings and planned orders and fills of steps ``first..stop-1`` from
-        the ledger's state now, the working orders and ``plan`` (orders not sent yet)."""
-        cols, ledger = self._cols, self._ledger
-        start, stop = block.start, block.stop
-        lo = first - start
-        length = stop - first
-        flows = np.zeros(length, dtype=np.int64)
-        moves: dict[int, npt.NDArray[np.int64]] = {}
-        block.orders[lo:] = 0
-        block.fills[lo:] = 0
-        for p in plan:
-            if p.step >= first:
-                block.orders[p.step - start] += 1
-        working = [w.plan for ws in self._working.values() for w in ws]
-        for p in [*working, *plan]:  # every fill to come
-            if first <= p.fill_step < stop:
-                offset = p.fill_step - first
-                flows[offset] += p.flow
-                if p.sym not in moves:
-                    moves[p.sym] = np.zeros(length, dtype=np.int64)
-                moves[p.sym][offset] += (p.wanted - p.before) // SCALE
-                block.fills[p.fill_step - start] += 1
-        cash = decimal_to_units(ledger.cash, "cash") + np.cumsum(flows)
-        equity = cash.copy()
-        for sym, symbol in enumerate(cols.symbols):
-            held = decimal_to_units(ledger.position(symbol), "position") // SCALE
-            if not held and sym not in moves and sym not in block.held:
-                continue
-            shares = held + np.cumsum(moves[sym]) if sym in moves else np.full(length, held)
-            if sym not in block.held:
-                block.held[sym] = np.zeros(stop - start, dtype=np.int64)
-            block.held[sym][lo:] = shares
-            equity += shares * block.marks[sym][lo:]
-        self._cash[first:stop] = cash
-        self._equity[first:stop] = equity
-        self._refresh(block, first)
-
-    def _refresh(self, block: _Block, first: int) -> None:
-        """The steps the risk engine must see (session edges, new equity peaks) and the busy
-        steps of ``first..stop-1`` after the columns changed."""
-        start, stop = block.start, block.stop
-        lo = first - start
-        equity = self._equity[first:stop]
-        peak = self._risk.peak_equity
-        floor = decimal_floor_units(peak) if peak is not None else np.iinfo(np.int64).min
-        running = np.maximum.accumulate(np.maximum(equity, floor))
-        before = np.r_[np.int64(floor), running[:-1]]
-        block.marked[lo:] = self._session_edge[first:stop] | (equity > before)
-        busy = (block.orders[lo:] > 0) | (block.fills[lo:] > 0) | block.marked[lo:]
-        block.busy = (first + np.flatnonzero(busy)).tolist()
-        block.low_floor = None
-
-    def _fill_effect(self, block: _Block, planned: _Planned, sign: int) -> None:
-        """Add (``sign`` 1) or take back (-1) a planned order and its fill in the columns."""
-        start, stop = block.start, block.stop
-        if start <= planned.step < stop:
-            block.orders[planned.step - start] += sign
-        step = planned.fill_step
-        if not start <= step < stop:
-            return
-        offset = step - start
-        shares = sign * ((planned.wanted - planned.before) // SCALE)
-        flow = sign * planned.flow
-        held = block.held.get(planned.sym)
-        if held is None:
-            held = block.held[planned.sym] = np.zeros(stop - start, dtype=np.int64)
-        held[offset:] += shares
-        self._cash[step:stop] += flow
-        self._equity[step:stop] += flow + shares * block.marks[planned.sym][offset:]
-        block.fills[offset] += sign
-
     def _after_refusal(
-        self, block: _Block, refused: _Planned, sends: dict[int, list[_Planned]]
+        self, block: Block, refused: Planned, sends: dict[int, list[Planned]]
     ) -> None:
         """Re-plan after ``refused``: its fill never comes, and the symbol's next order (where
         the strategy first asks for something else) now starts from what is still held."""
-        self._fill_effect(block, refused, -1)
+        self._steps.add(block, refused, -1)
         later = [
             p
             for step in sorted(s for s in sends if s > refused.step)
@@ -653,59 +361,19 @@ class ColumnarKernel:
         if not later:
             return
         following = later[0]
-        self._fill_effect(block, following, -1)
+        self._steps.add(block, following, -1)
         row_list = sends[following.step]
         at = row_list.index(following)
         if following.wanted == refused.before:
             del row_list[at]
             return
-        again = self._planned(following.row, refused.sym, following.wanted, refused.before)
+        again = self._planner.planned(following.row, refused.sym, following.wanted, refused.before)
         row_list[at] = again
-        self._fill_effect(block, again, 1)
-
-    def _texts(self, steps: list[int]) -> dict[int, str]:
-        """Close times of ``steps`` as the event stream writes them, rendered at once."""
-        cols = self._cols
-        at = cols.ts[cols.step_start[np.array(steps, dtype=np.int64)]]
-        return dict(zip(steps, utc_texts(at), strict=True))
-
-    def _marks(
-        self, sym: int, start: int, stop: int, row_lo: int, row_hi: int
-    ) -> npt.NDArray[np.int64]:
-        """Symbol ``sym``'s last close at each step of ``start..stop-1`` (0 before its first)."""
-        cols = self._cols
-        rows = self._rows[sym]
-        lo = _find(rows, row_lo)
-        hi = _find(rows, row_hi)
-        prior = int(cols.close[int(rows[lo - 1])]) if lo > 0 else 0
-        mark = np.full(stop - start, prior, dtype=np.int64)
-        if hi > lo:
-            here = rows[lo:hi]
-            steps = cols.step_of_row[here] - start
-            seen = np.full(stop - start, -1, dtype=np.int64)
-            seen[steps] = np.arange(hi - lo)
-            last = np.maximum.accumulate(seen)
-            mark = np.where(last >= 0, cols.close[here][np.maximum(last, 0)], prior)
-        return mark.astype(np.int64, copy=False)
+        self._steps.add(block, again, 1)
 
     # -- the busy steps --------------------------------------------------------------------
 
-    def _first_breach(self, block: _Block, first: int, stop: int) -> int | None:
-        """The first of steps ``first..stop-1`` (which change nothing but equity) whose equity
-        is at or below the risk floor, or None."""
-        floor = self._risk.equity_floor
-        if stop <= first or floor is None:
-            return None
-        if block.low_floor is not floor:  # the floor or the columns moved: find the lows
-            block.low_floor = floor
-            low = self._equity[block.start : block.stop] <= decimal_floor_units(floor)
-            block.lows = (block.start + np.flatnonzero(low)).tolist()
-        at = bisect.bisect_left(block.lows, first)
-        if at < len(block.lows) and block.lows[at] < stop:
-            return block.lows[at]
-        return None
-
-    def _mark_ledger(self, block: _Block, step: int) -> None:
+    def _mark_ledger(self, block: Block, step: int) -> None:
         """Mark the ledger's open positions at ``step``'s closes (equity and exposure are read
         only right after this; a flat symbol's mark changes neither)."""
         offset = step - block.start
@@ -723,9 +391,9 @@ class ColumnarKernel:
         """Mark the risk engine at ``step``; True when a switch tripped (recorded by then)."""
         ledger = self._ledger
         cash, equity = ledger.cash, ledger.equity
-        if decimal_to_units(cash, "cash") != int(self._cash[step]) or decimal_to_units(
+        if decimal_to_units(cash, "cash") != int(self._steps.cash[step]) or decimal_to_units(
             equity, "equity"
-        ) != int(self._equity[step]):
+        ) != int(self._steps.equity[step]):
             raise OutsideEnvelope(
                 f"the ledger ({cash} cash, {equity} equity) disagrees with the columns at"
                 f" {now.isoformat()}"
@@ -755,7 +423,7 @@ class ColumnarKernel:
             else:
                 self._holding.discard(sent.plan.sym)
 
-    def _send(self, planned: _Planned, now: datetime, session: date) -> bool:
+    def _send(self, planned: Planned, now: datetime, session: date) -> bool:
         """Check ``planned`` exactly as the gateway would, then send it or record the refusal
         as the gateway and the order desk do; False when that outcome breaks the plan."""
         cols = self._cols
@@ -921,35 +589,3 @@ class ColumnarKernel:
             ts_text=self._text,
         )
         return self._order_record(sent, filled, (_ZERO + sent.quantity * price) / filled, now), fill
-
-
-def _split_flips(
-    at: npt.NDArray[np.int32], wanted: npt.NDArray[np.int64], before: npt.NDArray[np.int64]
-) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Orders that go from long to short (or back) in one step become two, as the order desk
-    sends them: a reduce-only close to flat, then the opening rest, on the same row."""
-    flip = np.sign(wanted) * np.sign(before) < 0
-    if not flip.any():
-        return at, wanted, before
-    copies = np.where(flip, 2, 1)
-    first = (np.cumsum(copies) - copies)[flip]  # where each flip's closing half lands
-    rows = np.repeat(at, copies).astype(np.int32)
-    targets = np.repeat(wanted, copies).astype(np.int64)
-    holdings = np.repeat(before, copies).astype(np.int64)
-    targets[first] = 0
-    holdings[first + 1] = 0
-    return rows, targets, holdings
-
-
-def _find(rows: npt.NDArray[np.int32], row: int) -> int:
-    """Index of the first of the sorted ``rows`` at or after ``row`` (searched as int32: an
-    int64 key would make numpy convert the whole array on every search)."""
-    return int(np.searchsorted(rows, np.int32(row)))
-
-
-def _by_step(plan: list[_Planned]) -> dict[int, list[_Planned]]:
-    """``{step: [planned, ...]}`` keeping row order within a step."""
-    grouped: dict[int, list[_Planned]] = {}
-    for planned in plan:
-        grouped.setdefault(planned.step, []).append(planned)
-    return grouped

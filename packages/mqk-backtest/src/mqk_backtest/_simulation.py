@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from mqk_backtest._columnar import ColumnarKernel, OutsideEnvelope, envelope_problem
+from mqk_backtest._columnar import ColumnarKernel
 from mqk_backtest._columns import (
     SCALE,
     FastTargets,
@@ -45,6 +45,7 @@ from mqk_backtest._columns import (
     units_to_decimal,
     utc,
 )
+from mqk_backtest._envelope import OutsideEnvelope, envelope_problem
 from mqk_backtest._fills import FillRecorder
 from mqk_backtest._request import BacktestRequest, BacktestResult, EquityCurve
 from mqk_backtest._stream import EventStream
