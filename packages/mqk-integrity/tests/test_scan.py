@@ -111,8 +111,8 @@ def random_series(draw: st.DrawFn) -> tuple[BarFrame, IntegritySettings]:
         series: list[dict[str, object]] = []
         for k in range(n):
             op = draw(st.sampled_from(OPS))
-            price = max(
-                Decimal("0.01"),
+            price = max(  # >= 1: the low (close - 0.5) of a well-formed bar stays positive
+                Decimal(1),
                 (price * (1 + draw(st.sampled_from(MOVES)))).quantize(Decimal("0.01")),
             )
             ts = us_to_ts(int(closes[start + k]))
