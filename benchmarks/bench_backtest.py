@@ -31,19 +31,9 @@ def benchmark_config() -> Any:
     """The benchmark's config: the shipped defaults, ``sma_cross`` 10/20 on 100 shares over
     one-minute XNYS bars, every cost zeroed (``backtest run --no-costs``)."""
     from mqk_config import load_config
+    from mqk_execution import COST_FIELDS
 
-    costs = dict.fromkeys(
-        (
-            "spread_bps",
-            "slippage_bps",
-            "slippage_volatility_multiplier",
-            "slippage_cap_bps",
-            "commission_per_share",
-            "commission_bps",
-            "commission_minimum",
-        ),
-        0,
-    )
+    costs = dict.fromkeys(COST_FIELDS, 0)
     return load_config(
         ROOT / "config",
         engine="MAIN",

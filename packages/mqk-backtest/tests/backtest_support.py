@@ -20,6 +20,7 @@ from pydantic import Field
 
 from mqk_backtest import BacktestRequest, BacktestResult, run_backtest
 from mqk_config import EffectiveConfig, load_config
+from mqk_execution import COST_FIELDS
 from mqk_schemas import Bar, BarFrame, TargetPosition, Timeframe
 from mqk_strategy import (
     BarArrays,
@@ -37,16 +38,12 @@ from mqk_strategy.builtins import BUILTIN_SPECS
 CONFIG_DIR = Path(__file__).resolve().parents[3] / "config"
 SYMBOL = "TEST"
 DAY0 = datetime(2024, 1, 1, tzinfo=UTC)
-COST_FIELDS = (
-    "spread_bps",
-    "slippage_bps",
-    "slippage_volatility_multiplier",
-    "slippage_cap_bps",
-    "commission_per_share",
-    "commission_bps",
-    "commission_minimum",
-)
 NO_COSTS: dict[str, Any] = {name: Decimal(0) for name in COST_FIELDS}
+SAMPLE_COSTS: dict[str, Any] = dict(
+    zip(COST_FIELDS, map(Decimal, ["2", "5", "0.1", "50", "0.005", "0", "1"]), strict=True)
+)
+"""2 bps spread, 5 bps slippage growing with the bar's range (capped at 50), half a cent a
+share with a 1.00 minimum per order."""
 LOOSE_RISK: dict[str, Any] = {
     "daily_loss_limit": Decimal(1),
     "max_drawdown": Decimal(1),

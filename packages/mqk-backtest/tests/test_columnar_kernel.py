@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 import pytest
-from backtest_support import COST_FIELDS, d, events_of, make_config, request, run_both_modes
+from backtest_support import SAMPLE_COSTS, d, events_of, make_config, request, run_both_modes
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -35,7 +35,6 @@ PRODUCT_RISK: dict[str, Any] = {
     "max_gross_exposure": d("1.0"),
     "max_leverage": d("1.0"),
 }
-COSTS = dict(zip(COST_FIELDS, [d(2), d(5), d("0.1"), d(50), d("0.005"), d(0), d(1)], strict=True))
 
 
 def _bars(symbols: list[str], timeframe: str, bars: int, seed: int) -> BarFrame:
@@ -87,7 +86,7 @@ def invariant_columnar_kernel_equals_bar_by_bar(
         {"fast": fast, "slow": fast + gap, "qty": qty},
         timeframe,
         risk={"max_drawdown": d(max_drawdown), "daily_loss_limit": d(daily_loss)},
-        execution=COSTS if costs else {},
+        execution=SAMPLE_COSTS if costs else {},
     )
     result = run_both_modes(request(config, _bars(symbols, timeframe, 240, seed)))
     event(f"columnar: {result.columnar} ({(result.columnar_note or '').split(':')[-1][:40]})")
@@ -234,7 +233,7 @@ def invariant_long_short_strategies_run_through_the_kernel_as_bar_by_bar(
         {"window": window, "entry_z": d(entry), "exit_z": d(0), "qty": qty, "allow_short": True},
         "1h",
         risk={"allow_short": True, "max_drawdown": d(max_drawdown)},
-        execution=COSTS if costs else {},
+        execution=SAMPLE_COSTS if costs else {},
     )
     result = run_both_modes(request(config, _bars(["AAA", "BBB"], "1h", 200, seed)))
     event(f"columnar: {result.columnar} ({(result.columnar_note or '').split(':')[-1][:40]})")
@@ -250,7 +249,7 @@ def unit_reference_mode_never_uses_the_kernel() -> None:
 
 def unit_the_kernel_keeps_decimal_identity_of_fills() -> None:
     """Orders and fills are the same values and types as the step engine's."""
-    config = _config("sma_cross", {"fast": 2, "slow": 4, "qty": 10}, "1h", execution=COSTS)
+    config = _config("sma_cross", {"fast": 2, "slow": 4, "qty": 10}, "1h", execution=SAMPLE_COSTS)
     result = run_both_modes(request(config, _bars(["AAPL"], "1h", 150, 9)))
 
     assert result.columnar

@@ -15,7 +15,7 @@ from typing import Any
 import polars as pl
 import pytest
 from backtest_support import (
-    COST_FIELDS,
+    SAMPLE_COSTS,
     ScriptParams,
     ScriptStrategy,
     d,
@@ -43,10 +43,6 @@ from mqk_strategy import (
     TargetSeries,
 )
 from mqk_strategy.builtins import BUILTIN_SPECS
-
-DEFAULT_COSTS = dict(
-    zip(COST_FIELDS, [d(2), d(5), d("0.1"), d(50), d("0.005"), d(0), d(1)], strict=True)
-)
 
 
 def _walk(seed: int, n: int, swing: int) -> list[tuple[str, str, str, str]]:
@@ -133,7 +129,7 @@ def invariant_fast_mode_equals_reference_mode(
     config = make_config(
         name,
         {**params, "qty": qty},
-        execution=DEFAULT_COSTS if costs else {},
+        execution=SAMPLE_COSTS if costs else {},
         risk={
             "max_drawdown": d(max_drawdown),
             "daily_loss_limit": d(daily_loss),

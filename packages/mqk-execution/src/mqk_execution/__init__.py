@@ -40,6 +40,7 @@ from mqk_execution._protocols import (
     RiskCheck,
 )
 from mqk_execution._settings import (
+    COST_FIELDS,
     AmbiguityPolicy,
     ExecutionSettings,
     LatencyBars,
@@ -63,6 +64,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CENT",
+    "COST_FIELDS",
     "LEGAL_TRANSITIONS",
     "NOT_ARMED",
     "AllocationCheck",

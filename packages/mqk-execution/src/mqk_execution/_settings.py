@@ -17,7 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from mqk_execution.errors import ExecutionSettingsError
 from mqk_schemas import ExactDecimal
 
-__all__ = ["AmbiguityPolicy", "ExecutionSettings", "LatencyBars", "PartialFillSettings"]
+__all__ = [
+    "COST_FIELDS",
+    "AmbiguityPolicy",
+    "ExecutionSettings",
+    "LatencyBars",
+    "PartialFillSettings",
+]
 
 
 class AmbiguityPolicy(StrEnum):
@@ -57,7 +63,7 @@ class PartialFillSettings(_Strict):
     probability: ExactDecimal = Decimal(0)
 
 
-_COSTS = (
+COST_FIELDS = (
     "spread_bps",
     "slippage_bps",
     "slippage_volatility_multiplier",
@@ -66,6 +72,7 @@ _COSTS = (
     "commission_bps",
     "commission_minimum",
 )
+"""The ``execution`` settings that cost money (``--no-costs`` zeroes each of them)."""
 
 
 class ExecutionSettings(_Strict):
@@ -88,7 +95,7 @@ class ExecutionSettings(_Strict):
     def _refuse_bad_values(self) -> ExecutionSettings:
         problems = [
             (f"execution.{name}", f"must be >= 0, got {getattr(self, name)}")
-            for name in _COSTS
+            for name in COST_FIELDS
             if getattr(self, name) < 0
         ]
         if self.slippage_cap_bps < self.slippage_bps:

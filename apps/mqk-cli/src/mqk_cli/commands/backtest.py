@@ -47,7 +47,7 @@ from mqk_db import (
     stop_run,
 )
 from mqk_db import host_fingerprint as host_fingerprint_text
-from mqk_execution import ExecutionError
+from mqk_execution import COST_FIELDS, ExecutionError
 from mqk_integrity import BarFileError, IntegrityError, load_bars
 from mqk_isolation import IsolationError
 from mqk_risk import RiskError
@@ -56,15 +56,6 @@ from mqk_strategy import StrategyPackageError
 
 __all__ = ["group"]
 
-_COST_FIELDS = (
-    "spread_bps",
-    "slippage_bps",
-    "slippage_volatility_multiplier",
-    "slippage_cap_bps",
-    "commission_per_share",
-    "commission_bps",
-    "commission_minimum",
-)
 _SUMMARY_KEYS = (
     "final_equity",
     "total_return",
@@ -153,7 +144,7 @@ def _overrides(
     if calendar is not None:
         overrides["data"] = {"calendar": calendar}
     if no_costs:
-        overrides.setdefault("execution", {}).update({f: Decimal(0) for f in _COST_FIELDS})
+        overrides.setdefault("execution", {}).update({f: Decimal(0) for f in COST_FIELDS})
     return overrides
 
 
