@@ -27,7 +27,7 @@ from mqk_backtest.fingerprint import (
     host_fingerprint,
     package_versions,
 )
-from mqk_backtest.metrics import ClosedTrade, compute_metrics
+from mqk_backtest.metrics import PERCENT_METRICS, ClosedTrade, compute_metrics
 from mqk_backtest.report import FillMark, render_report
 from mqk_backtest.runner import (
     Divergence,
@@ -42,6 +42,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ARTIFACT_FILES",
+    "PERCENT_METRICS",
     "ArtifactError",
     "BacktestError",
     "BacktestInputError",

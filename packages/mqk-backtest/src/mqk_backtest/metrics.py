@@ -19,7 +19,21 @@ import numpy.typing as npt
 
 from mqk_schemas import format_utc
 
-__all__ = ["ClosedTrade", "compute_metrics"]
+__all__ = ["PERCENT_METRICS", "ClosedTrade", "compute_metrics"]
+
+PERCENT_METRICS = frozenset(
+    {
+        "total_return",
+        "cagr",
+        "max_drawdown",
+        "volatility",
+        "win_rate",
+        "exposure_time",
+        "worst_5day_return",
+        "profitable_months_pct",
+    }
+)
+"""Metrics that are fractions and read best as percentages (0.0123 -> 1.23%)."""
 
 _DIGITS = 10
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

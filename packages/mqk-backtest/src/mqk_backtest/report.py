@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from mqk_backtest.metrics import PERCENT_METRICS
 from mqk_schemas import canonical_json
 
 __all__ = ["FillMark", "render_report"]
@@ -108,20 +109,6 @@ def _chart(
     return "".join(parts)
 
 
-_PERCENT_KEYS = frozenset(
-    {
-        "total_return",
-        "cagr",
-        "max_drawdown",
-        "volatility",
-        "win_rate",
-        "exposure_time",
-        "worst_5day_return",
-        "profitable_months_pct",
-    }
-)
-
-
 def _table(rows: Mapping[str, Any]) -> str:
     body = "".join(
         f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(_plain(v, str(k)))}</td></tr>"
@@ -133,7 +120,7 @@ def _table(rows: Mapping[str, Any]) -> str:
 def _plain(value: Any, key: str = "") -> str:
     if value is None:
         return "-"
-    if isinstance(value, float) and key in _PERCENT_KEYS:
+    if isinstance(value, float) and key in PERCENT_METRICS:
         return f"{value * 100:.2f}%"
     if isinstance(value, float):
         return f"{value:.4f}"

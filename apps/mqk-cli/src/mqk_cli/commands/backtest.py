@@ -16,6 +16,7 @@ import click
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from mqk_backtest import (
+    PERCENT_METRICS,
     ArtifactError,
     BacktestError,
     BacktestRequest,
@@ -231,27 +232,13 @@ def _run(request: BacktestRequest, show_progress: bool, label: str) -> BacktestR
         fail(str(exc), ExitCode.BAD_INPUT)
 
 
-_PERCENT_KEYS = frozenset(
-    {
-        "total_return",
-        "cagr",
-        "max_drawdown",
-        "volatility",
-        "win_rate",
-        "exposure_time",
-        "worst_5day_return",
-        "profitable_months_pct",
-    }
-)
-
-
 def _plain(value: Any, key: str = "") -> str:
     if value is None:
         return "-"
     if isinstance(value, Decimal):
         return format_decimal(value)
     if isinstance(value, float):
-        return f"{value * 100:.2f}%" if key in _PERCENT_KEYS else f"{value:.3f}"
+        return f"{value * 100:.2f}%" if key in PERCENT_METRICS else f"{value:.3f}"
     return str(value)
 
 
