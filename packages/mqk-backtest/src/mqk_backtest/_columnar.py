@@ -352,15 +352,18 @@ class ColumnarKernel:
         """Re-plan after ``refused``: its fill never comes, and the symbol's next order (where
         the strategy first asks for something else) now starts from what is still held."""
         self._steps.add(block, refused, -1)
-        later = [
-            p
-            for step in sorted(s for s in sends if s > refused.step)
-            for p in sends[step]
-            if p.sym == refused.sym
-        ]
-        if not later:
+        following = next(  # ``sends`` is in step order (built from a plan in row order)
+            (
+                p
+                for step, orders in sends.items()
+                if step > refused.step
+                for p in orders
+                if p.sym == refused.sym
+            ),
+            None,
+        )
+        if following is None:
             return
-        following = later[0]
         self._steps.add(block, following, -1)
         row_list = sends[following.step]
         at = row_list.index(following)

@@ -244,7 +244,8 @@ def find(rows: npt.NDArray[np.int32], row: int) -> int:
 
 
 def by_step(plan: list[Planned]) -> dict[int, list[Planned]]:
-    """``{step: [planned, ...]}`` keeping row order within a step."""
+    """``{step: [planned, ...]}`` keeping row order within a step (and steps in order when
+    ``plan`` is in row order)."""
     grouped: dict[int, list[Planned]] = {}
     for planned in plan:
         grouped.setdefault(planned.step, []).append(planned)
