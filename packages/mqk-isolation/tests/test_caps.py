@@ -16,7 +16,7 @@ from mqk_isolation import (
     UnknownEngineError,
     worst_case_price,
 )
-from mqk_schemas import Action, OrderIntent, OrderType, Side, client_order_id
+from mqk_schemas import Action, Decision, OrderIntent, OrderType, Side, client_order_id
 
 D = Decimal
 RUN = uuid.UUID("00000000-0000-4000-8000-000000000001")
@@ -116,6 +116,12 @@ def unit_cap_refusal_carries_exact_evidence() -> None:
     }
     assert all(
         isinstance(v, Decimal) for k, v in decision.evidence.items() if k.endswith("exposure")
+    )
+    # built without validation on the hot path: equal to the validated model, field for field
+    assert decision == Decision.model_validate(decision.model_dump())
+    assert decision.message == (
+        "engine MAIN exposure would be 60100.00, over its cap 0.6 x account equity"
+        f" {EQUITY} = 60000.0"
     )
 
 

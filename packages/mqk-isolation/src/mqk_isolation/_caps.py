@@ -23,7 +23,16 @@ from typing import Any, Protocol
 
 from mqk_isolation._settings import allocation_cap_violations, validate_engine_settings
 from mqk_isolation.errors import AllocationInputError, EngineSettingsError, UnknownEngineError
-from mqk_schemas import Action, Decision, OrderIntent, OrderType, SchemaError, Side, to_decimal
+from mqk_schemas import (
+    Action,
+    Decision,
+    OrderIntent,
+    OrderType,
+    SchemaError,
+    Side,
+    to_decimal,
+    trusted,
+)
 
 __all__ = ["AllocationGuard", "ExposureView", "worst_case_price"]
 
@@ -145,29 +154,33 @@ class AllocationGuard:
         cap_amount = cap * equity
         if projected <= cap_amount:
             return _ALLOW
-        return Decision(
-            action=Action.REJECT,
-            reason_code="ENGINE_CAP_EXCEEDED",
-            message=(
-                f"engine {intent.engine_id} exposure would be {projected}, over its cap "
-                f"{cap} x account equity {equity} = {cap_amount}"
-            ),
-            evidence={
-                "engine_id": intent.engine_id,
-                "client_order_id": intent.client_order_id,
-                "symbol": intent.symbol,
-                "side": intent.side.value,
-                "quantity": intent.quantity,
-                "pending_same_side": pending,
-                "order_type": intent.order_type.value,
-                "position": before,
-                "position_after": after,
-                "worst_case_price": price,
-                "current_exposure": current,
-                "added_exposure": added,
-                "projected_exposure": projected,
-                "allocation_cap": cap,
-                "account_equity": equity,
-                "cap_amount": cap_amount,
+        # built from known-valid parts (a capped engine refuses entry after entry: a hot path)
+        return trusted(
+            Decision,
+            {
+                "action": Action.REJECT,
+                "reason_code": "ENGINE_CAP_EXCEEDED",
+                "message": (
+                    f"engine {intent.engine_id} exposure would be {projected}, over its cap "
+                    f"{cap} x account equity {equity} = {cap_amount}"
+                ),
+                "evidence": {
+                    "engine_id": intent.engine_id,
+                    "client_order_id": intent.client_order_id,
+                    "symbol": intent.symbol,
+                    "side": intent.side.value,
+                    "quantity": intent.quantity,
+                    "pending_same_side": pending,
+                    "order_type": intent.order_type.value,
+                    "position": before,
+                    "position_after": after,
+                    "worst_case_price": price,
+                    "current_exposure": current,
+                    "added_exposure": added,
+                    "projected_exposure": projected,
+                    "allocation_cap": cap,
+                    "account_equity": equity,
+                    "cap_amount": cap_amount,
+                },
             },
         )
