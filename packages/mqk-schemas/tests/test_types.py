@@ -7,6 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from mqk_schemas import (
@@ -113,6 +115,41 @@ def unit_models_are_immutable_and_refuse_unknown_fields() -> None:
 )
 def unit_decimals_have_one_canonical_text(value: Decimal, text: str) -> None:
     assert format_decimal(value) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (Decimal("-0.00"), "0"),
+        (Decimal("0E-8"), "0"),
+        (Decimal("-0"), "0"),
+        (Decimal("100.00000000"), "100"),
+        (Decimal("1E-7"), "0.0000001"),
+        (Decimal("-1.2E+3"), "-1200"),
+        (Decimal("1234567890123456789012345.678"), "1234567890123456789012345.678"),
+        # 29 significant digits: rounded to the context's 28, as normalize() always did
+        (Decimal("1234567890123456789012345.6789"), "1234567890123456789012345.679"),
+    ],
+)
+def unit_decimal_text_edges_match_normalize(value: Decimal, text: str) -> None:
+    assert format_decimal(value) == text == _normalized_text(value)
+
+
+@given(
+    st.decimals(allow_nan=False, allow_infinity=False, places=None)
+    | st.builds(
+        lambda units, places: Decimal(units).scaleb(-places),
+        st.integers(-(10**30), 10**30),
+        st.integers(0, 12),
+    )
+)
+def invariant_decimal_text_is_the_normalized_plain_text(value: Decimal) -> None:
+    assert format_decimal(value) == _normalized_text(value)
+
+
+def _normalized_text(value: Decimal) -> str:
+    """The reference: normalize() then plain notation, ``0`` for any zero."""
+    return "0" if value == 0 else format(value.normalize(), "f")
 
 
 def unit_bar_json_roundtrip_is_exact() -> None:

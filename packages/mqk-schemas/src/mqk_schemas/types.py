@@ -51,9 +51,21 @@ def to_decimal(value: Any) -> Decimal:
 
 def format_decimal(value: Decimal) -> str:
     """Render a Decimal canonically: no exponent, no trailing zeros, ``0`` for zero."""
+    text = str(value)
+    # the common case, read off ``str`` (a hot path: every price and quantity an event
+    # records): plain notation and too few digits for ``normalize`` to round
+    if len(text) <= _PLAIN_DIGITS and "E" not in text:
+        if "." in text:
+            text = text.rstrip("0").rstrip(".")
+        return "0" if text == "-0" else text
     if value == 0:
         return "0"
     return format(value.normalize(), "f")
+
+
+_PLAIN_DIGITS = 28
+"""At most this many characters, a Decimal's text holds at most the default context's 28
+digits, which :meth:`~decimal.Decimal.normalize` keeps unrounded."""
 
 
 def to_utc(value: datetime) -> datetime:
