@@ -186,6 +186,7 @@ class ColumnarKernel:
         self._orders: list[OrderRecord | None] = []
         self._seq = 0
         self._broker_seq = 0
+        self._decimals: dict[int, Decimal] = {}  # target quantities (1e-8 units) as Decimals
         self._planner = OrderPlanner(
             cols, targets.quantity, self._asked_rows, self._next_row, costs
         )
@@ -432,11 +433,12 @@ class ColumnarKernel:
         cols = self._cols
         sym = planned.sym
         symbol = cols.symbols[sym]
-        wanted = fixed_to_decimal(planned.wanted)
-        working = self._working.get(sym, ())
+        wanted = self._decimal(planned.wanted)
+        working = self._working.get(sym)
         position = self._ledger.position(symbol)
-        pending = sum((w.quantity * w.side.sign for w in working), _ZERO)
-        current = position + pending
+        current = position
+        if working:
+            current += sum((w.quantity * w.side.sign for w in working), _ZERO)
         delta = wanted - current
         if delta == 0:
             raise OutsideEnvelope(f"the plan of {symbol} disagrees with its position")
@@ -446,7 +448,9 @@ class ColumnarKernel:
         seq = self._seq
         self._seq += 1
         coid = self._coid(seq)
-        same_side = sum((w.quantity for w in working if w.side is side), _ZERO)
+        same_side = (
+            sum((w.quantity for w in working if w.side is side), _ZERO) if working else _ZERO
+        )
         reducing = is_reducing(position, side, quantity, same_side)
         intent = trusted(
             OrderIntent,
@@ -537,6 +541,14 @@ class ColumnarKernel:
             self._due.setdefault(planned.fill_step, []).append(sent)
         return True
 
+    def _decimal(self, units: int) -> Decimal:
+        """``units`` (1e-8) as the Decimal the strategy host makes of them (targets repeat:
+        each is converted once)."""
+        value = self._decimals.get(units)
+        if value is None:
+            value = self._decimals[units] = fixed_to_decimal(units)
+        return value
+
     # -- orders and fills --------------------------------------------------------------------
 
     def _order_record(
@@ -579,13 +591,13 @@ class ColumnarKernel:
                 "ts_utc": now,
             },
         )
-        quantity = format_decimal(sent.quantity)
+        quantity = format_decimal(sent.quantity)  # filled in full: the filled quantity's text too
         self._stream.add_json(
             now,
             Topic.BROKER,
             "ORDER_FILLED",
             f'{{"broker_fill_id":"{fill_id}","fee":"{format_decimal(fee)}",'
-            f'"filled_quantity":"{format_decimal(filled)}","price":"{format_decimal(price)}",'
+            f'"filled_quantity":"{quantity}","price":"{format_decimal(price)}",'
             f'"quantity":"{quantity}","side":"{sent.side.value}",'
             f'"symbol":{self._symbol_json[sent.plan.sym]}}}',
             correlation_id=sent.coid,
