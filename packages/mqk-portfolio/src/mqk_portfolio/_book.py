@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Context, Decimal
+from decimal import Decimal
+from typing import Any
 
 from mqk_schemas import Fill, Side
 
-__all__ = ["Lot", "SymbolBook", "TradePlan", "signed_quantity"]
+__all__ = ["Lot", "SymbolBook", "TradePlan", "new_lot", "signed_quantity"]
 
 _ZERO = Decimal(0)
 
@@ -32,16 +33,29 @@ class Lot:
     ts_utc: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class TradePlan:
-    """What one fill does to a book, computed before anything is changed."""
+_new = object.__new__
+_set_quantity: Any = Lot.__dict__["quantity"].__set__
+_set_price: Any = Lot.__dict__["price"].__set__
+_set_fill_id: Any = Lot.__dict__["broker_fill_id"].__set__
+_set_ts: Any = Lot.__dict__["ts_utc"].__set__
 
-    consumed: int
-    head: Lot | None
-    opened: Lot | None
-    quantity: Decimal
-    cost_delta: Decimal
-    realised: Decimal
+
+def new_lot(quantity: Decimal, price: Decimal, broker_fill_id: str, ts_utc: datetime) -> Lot:
+    """``Lot(quantity, price, broker_fill_id, ts_utc)`` built without the frozen ``__init__``
+    (its slots are set directly: an equal object, made in about half the time)."""
+    lot: Lot = _new(Lot)
+    _set_quantity(lot, quantity)
+    _set_price(lot, price)
+    _set_fill_id(lot, broker_fill_id)
+    _set_ts(lot, ts_utc)
+    return lot
+
+
+TradePlan = tuple[int, Lot | None, Lot | None, Decimal, Decimal, Decimal]
+"""What one fill does to a book, computed before anything is changed: ``(consumed, head,
+opened, quantity, cost_delta, realised)`` (lots closed in full, the partly closed head lot's
+remainder, the lot opened, the new signed quantity, the change of the signed cost basis and
+the PnL realised)."""
 
 
 class SymbolBook:
@@ -58,58 +72,88 @@ class SymbolBook:
         self.fees = _ZERO
         self.market_value = _ZERO
 
-    def plan(self, fill: Fill, ctx: Context) -> TradePlan:
-        """FIFO effect of ``fill``: close the oldest opposite lots first, open any remainder."""
+    def plan(self, fill: Fill) -> TradePlan:
+        """FIFO effect of ``fill``: close the oldest opposite lots first, open any remainder.
+
+        Runs under the ledger's exact context (made current by the caller): every ``+ - *``
+        here is exact or raises.
+        """
         price = fill.price
         remaining = fill.quantity
-        signed = signed_quantity(fill)
-        new_quantity = ctx.add(self.quantity, signed)
-        if not self.quantity or (self.quantity > 0) == (signed > 0):
-            lot = Lot(remaining, price, fill.broker_fill_id, fill.ts_utc)
-            return TradePlan(0, None, lot, new_quantity, ctx.multiply(signed, price), _ZERO)
-        long = self.quantity > 0
+        signed = remaining if fill.side is Side.BUY else remaining.copy_negate()
+        held = self.quantity
+        new_quantity = held + signed
+        if not held or (held > _ZERO) == (signed > _ZERO):
+            lot = new_lot(remaining, price, fill.broker_fill_id, fill.ts_utc)
+            return (0, None, lot, new_quantity, signed * price, _ZERO)
+        long = held > _ZERO
+        lots = self.lots
+        if len(lots) == 1:  # the common case: one lot, closed in part or in full (or flipped)
+            lot = lots[0]
+            lot_quantity = lot.quantity
+            lot_price = lot.price
+            take = min(remaining, lot_quantity)
+            realised = _ZERO + take * (price - lot_price if long else lot_price - price)
+            closed_cost = take * lot_price
+            cost_delta = _ZERO - closed_cost if long else _ZERO + closed_cost
+            remaining = remaining - take
+            if take == lot_quantity:
+                consumed = 1
+                head = None
+            else:
+                consumed = 0
+                head = new_lot(lot_quantity - take, lot_price, lot.broker_fill_id, lot.ts_utc)
+        else:
+            consumed, head, realised, cost_delta, remaining = self._close(remaining, price, long)
+        opened = None
+        if remaining:
+            opened = new_lot(remaining, price, fill.broker_fill_id, fill.ts_utc)
+            opened_cost = remaining * price
+            cost_delta = cost_delta - opened_cost if long else cost_delta + opened_cost
+        return (consumed, head, opened, new_quantity, cost_delta, realised)
+
+    def _close(
+        self, remaining: Decimal, price: Decimal, long: bool
+    ) -> tuple[int, Lot | None, Decimal, Decimal, Decimal]:
+        """Close the oldest lots against ``remaining`` at ``price`` (exact context current):
+        ``(consumed, head, realised, cost_delta, remaining)``."""
         consumed = 0
         head: Lot | None = None
         realised = _ZERO
         cost_delta = _ZERO
         for lot in self.lots:
             take = min(remaining, lot.quantity)
-            edge = ctx.subtract(price, lot.price) if long else ctx.subtract(lot.price, price)
-            realised = ctx.add(realised, ctx.multiply(take, edge))
-            closed_cost = ctx.multiply(take, lot.price)
-            cost_delta = (
-                ctx.subtract(cost_delta, closed_cost) if long else ctx.add(cost_delta, closed_cost)
-            )
-            remaining = ctx.subtract(remaining, take)
+            edge = price - lot.price if long else lot.price - price
+            realised = realised + take * edge
+            closed_cost = take * lot.price
+            cost_delta = cost_delta - closed_cost if long else cost_delta + closed_cost
+            remaining = remaining - take
             if take == lot.quantity:
                 consumed += 1
             else:
-                head = Lot(
-                    ctx.subtract(lot.quantity, take), lot.price, lot.broker_fill_id, lot.ts_utc
-                )
+                head = new_lot(lot.quantity - take, lot.price, lot.broker_fill_id, lot.ts_utc)
             if not remaining:
                 break
-        opened = None
-        if remaining:
-            opened = Lot(remaining, price, fill.broker_fill_id, fill.ts_utc)
-            opened_cost = ctx.multiply(remaining, price)
-            cost_delta = (
-                ctx.subtract(cost_delta, opened_cost) if long else ctx.add(cost_delta, opened_cost)
-            )
-        return TradePlan(consumed, head, opened, new_quantity, cost_delta, realised)
+        return consumed, head, realised, cost_delta, remaining
 
-    def commit(self, plan: TradePlan, fee: Decimal, ctx: Context) -> None:
-        """Apply a plan made by :meth:`plan` (no arithmetic here can fail half way)."""
-        cost_basis = ctx.add(self.cost_basis, plan.cost_delta)
-        realised = ctx.add(self.realised_pnl, plan.realised)
-        fees = ctx.add(self.fees, fee)
-        for _ in range(plan.consumed):
-            self.lots.popleft()
-        if plan.head is not None:
-            self.lots[0] = plan.head
-        if plan.opened is not None:
-            self.lots.append(plan.opened)
-        self.quantity = plan.quantity
+    def commit(self, plan: TradePlan, fee: Decimal) -> None:
+        """Apply a plan made by :meth:`plan` (exact context current; no arithmetic here can
+        fail half way)."""
+        consumed, head, opened, quantity, cost_delta, realised = plan
+        cost_basis = self.cost_basis + cost_delta
+        realised = self.realised_pnl + realised
+        fees = self.fees + fee
+        lots = self.lots
+        if consumed == 1:
+            lots.popleft()
+        else:
+            for _ in range(consumed):
+                lots.popleft()
+        if head is not None:
+            lots[0] = head
+        if opened is not None:
+            lots.append(opened)
+        self.quantity = quantity
         self.cost_basis = cost_basis
         self.realised_pnl = realised
         self.fees = fees

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from decimal import Decimal, DecimalException
+from decimal import Decimal, DecimalException, getcontext, setcontext
 from typing import Any
 
-from mqk_portfolio._book import Lot, SymbolBook, signed_quantity
+from mqk_portfolio._book import Lot, SymbolBook
 from mqk_portfolio._exact import exact_context, ratio_context, require_decimal
-from mqk_portfolio._results import FillResult, FillStatus
+from mqk_portfolio._results import FillResult, FillStatus, new_fill_result
 from mqk_portfolio._state import LedgerState, PositionState
 from mqk_portfolio.errors import (
     FillConflictError,
@@ -27,13 +27,14 @@ from mqk_portfolio.errors import (
     LedgerInputError,
     LedgerPrecisionError,
 )
-from mqk_schemas import ENGINE_ID_PATTERN, Action, Decision, Fill, Position, format_decimal
+from mqk_schemas import ENGINE_ID_PATTERN, Action, Decision, Fill, Position, Side, format_decimal
 
 __all__ = ["EngineLedger"]
 
 _ZERO = Decimal(0)
 _INFINITY = Decimal("Infinity")
 _ENGINE = re.compile(ENGINE_ID_PATTERN)
+_APPLIED = FillStatus.APPLIED
 
 
 class EngineLedger:
@@ -59,6 +60,8 @@ class EngineLedger:
         self._cost = _ZERO
         self._net = _ZERO
         self._peak = self._starting_cash
+        self._equity: Decimal | None = self._starting_cash  # cash + net; None when stale
+        self._gross: Decimal | None = _ZERO  # sum of |market value|; None when stale
         self._books: dict[str, SymbolBook] = {}
         self._marks: dict[str, Decimal] = {}
         self._fills: dict[str, Fill] = {}
@@ -83,35 +86,48 @@ class EngineLedger:
                 f"fill {fill.broker_fill_id} belongs to engine {fill.engine_id}, not "
                 f"{self._engine}; an engine's ledger applies only its own fills"
             )
-        known = self._fills.get(fill.broker_fill_id)
+        fill_id = fill.broker_fill_id
+        known = self._fills.get(fill_id)
         if known is not None:
             return self._duplicate(known, fill)
-        book = self._books.get(fill.symbol) or SymbolBook(fill.symbol)
-        ctx = self._ctx
+        symbol = fill.symbol
+        book = self._books.get(symbol)
+        if book is None:
+            book = SymbolBook(symbol)
+        price, fee = fill.price, fill.fee
+        saved = getcontext()
+        setcontext(self._ctx)  # the operators below run exact (any rounding raises)
         try:
-            plan = book.plan(fill, ctx)
-            mark = self._marks.get(fill.symbol, fill.price)
-            value = ctx.multiply(plan.quantity, mark)
-            cash = ctx.subtract(
-                ctx.subtract(self._cash, ctx.multiply(signed_quantity(fill), fill.price)), fill.fee
-            )
-            net = ctx.add(ctx.subtract(self._net, book.market_value), value)
-            cost = ctx.add(self._cost, plan.cost_delta)
-            realised = ctx.add(self._realised, plan.realised)
-            fees = ctx.add(self._fees, fill.fee)
-            book.commit(plan, fill.fee, ctx)
-        except DecimalException as error:
-            raise LedgerPrecisionError(
-                f"fill {fill.broker_fill_id}: exact arithmetic failed ({type(error).__name__})"
-            ) from None
-        book.market_value = value
-        self._books[fill.symbol] = book
-        self._marks[fill.symbol] = mark
-        self._cash, self._net = cash, net
-        self._cost, self._realised, self._fees = cost, realised, fees
-        self._fills[fill.broker_fill_id] = fill
-        self._raise_peak()
-        return FillResult(FillStatus.APPLIED, fill, plan.realised, plan.quantity)
+            try:
+                plan = book.plan(fill)
+                quantity, realised = plan[3], plan[5]
+                mark = self._marks.get(symbol, price)
+                value = quantity * mark
+                signed = fill.quantity if fill.side is Side.BUY else fill.quantity.copy_negate()
+                cash = self._cash - signed * price - fee
+                net = self._net - book.market_value + value
+                cost = self._cost + plan[4]
+                total_realised = self._realised + realised
+                fees = self._fees + fee
+                book.commit(plan, fee)
+            except DecimalException as error:
+                raise LedgerPrecisionError(
+                    f"fill {fill_id}: exact arithmetic failed ({type(error).__name__})"
+                ) from None
+            book.market_value = value
+            self._books[symbol] = book
+            self._marks[symbol] = mark
+            self._cash, self._net = cash, net
+            self._cost, self._realised, self._fees = cost, total_realised, fees
+            self._fills[fill_id] = fill
+            self._gross = None
+            self._equity = None
+            equity = self._equity = cash + net
+        finally:
+            setcontext(saved)
+        if equity > self._peak:
+            self._peak = equity
+        return new_fill_result(_APPLIED, fill, realised, quantity)
 
     def apply_all(self, fills: Iterable[Fill]) -> list[FillResult]:
         """Apply fills in order; stops at the first refused fill (earlier ones stay applied)."""
@@ -152,6 +168,14 @@ class EngineLedger:
 
     def mark_all(self, prices: Mapping[str, Decimal]) -> None:
         """Mark several symbols at once; a bad price refuses the whole call, changing nothing."""
+        for price in prices.values():
+            if price.__class__ is not Decimal or not price.is_finite() or price <= _ZERO:
+                break
+        else:  # every price is a valid Decimal already (the usual case): nothing to convert
+            for symbol, price in prices.items():
+                self._mark(symbol, price)
+            self._raise_peak()
+            return
         checked = [(symbol, _mark_price(symbol, price)) for symbol, price in prices.items()]
         for symbol, price in checked:
             self._mark(symbol, price)
@@ -171,9 +195,13 @@ class EngineLedger:
                 f"mark {symbol} at {price}: exact arithmetic failed ({type(error).__name__})"
             ) from None
         book.market_value = value
+        self._gross = None
+        self._equity = None
 
     def _raise_peak(self) -> None:
-        equity = self._ctx.add(self._cash, self._net)
+        equity = self._equity
+        if equity is None:
+            equity = self._equity = self._ctx.add(self._cash, self._net)
         if equity > self._peak:
             self._peak = equity
 
@@ -197,7 +225,10 @@ class EngineLedger:
     @property
     def equity(self) -> Decimal:
         """Cash plus every position at its mark."""
-        return self._ctx.add(self._cash, self._net)
+        equity = self._equity
+        if equity is None:
+            equity = self._equity = self._ctx.add(self._cash, self._net)
+        return equity
 
     @property
     def realised_pnl(self) -> Decimal:
@@ -238,11 +269,14 @@ class EngineLedger:
 
     @property
     def gross_exposure(self) -> Decimal:
-        """Sum over symbols of ``|quantity * mark|`` (O(symbols traded))."""
-        gross = _ZERO
-        for book in self._books.values():
-            if book.market_value:
-                gross = self._ctx.add(gross, book.market_value.copy_abs())
+        """Sum over symbols of ``|quantity * mark|`` (O(symbols traded) after a fill or mark)."""
+        gross = self._gross
+        if gross is None:
+            gross = _ZERO
+            for book in self._books.values():
+                if book.market_value:
+                    gross = self._ctx.add(gross, book.market_value.copy_abs())
+            self._gross = gross
         return gross
 
     @property

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from mqk_schemas import Decision, Fill
 
-__all__ = ["FillResult", "FillStatus"]
+__all__ = ["FillResult", "FillStatus", "new_fill_result"]
 
 
 class FillStatus(StrEnum):
@@ -37,3 +38,25 @@ class FillResult:
     def applied(self) -> bool:
         """True when the fill changed the ledger."""
         return self.status is FillStatus.APPLIED
+
+
+_new = object.__new__
+_set_status: Any = FillResult.__dict__["status"].__set__
+_set_fill: Any = FillResult.__dict__["fill"].__set__
+_set_realised: Any = FillResult.__dict__["realised_pnl"].__set__
+_set_position: Any = FillResult.__dict__["position"].__set__
+_set_decision: Any = FillResult.__dict__["decision"].__set__
+
+
+def new_fill_result(
+    status: FillStatus, fill: Fill, realised_pnl: Decimal, position: Decimal
+) -> FillResult:
+    """``FillResult(status, fill, realised_pnl, position)`` built without the frozen
+    ``__init__`` (slots set directly; an equal object, made in about half the time)."""
+    result: FillResult = _new(FillResult)
+    _set_status(result, status)
+    _set_fill(result, fill)
+    _set_realised(result, realised_pnl)
+    _set_position(result, position)
+    _set_decision(result, None)
+    return result
