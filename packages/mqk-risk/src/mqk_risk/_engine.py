@@ -11,9 +11,8 @@ from typing import Any
 from mqk_risk._breaches import Breach, daily_loss, drawdown, halted_refusal, stale_data
 from mqk_risk._inputs import exact, require_engine_id, require_utc
 from mqk_risk._limits import RiskLimits
-from mqk_risk._order_limits import limit_breach, valuation_price
+from mqk_risk._order_limits import OrderLimits, breach_decision, limit_breach, valuation_price
 from mqk_risk._pdt import PdtBook
-from mqk_risk._reduce import closes_position, is_risk_reducing, signed_quantity
 from mqk_risk._state import ActiveSwitch, DayTrade, RecordedReject, RiskState
 from mqk_risk._storm import RejectWindow
 from mqk_risk._switches import DEFAULT_ACTIONS, KillSwitch, TradingState
@@ -29,6 +28,7 @@ from mqk_schemas import (
     Decision,
     Fill,
     OrderIntent,
+    OrderType,
     Side,
     TargetPosition,
     client_order_id,
@@ -44,6 +44,10 @@ _NO_DECISIONS: tuple[Decision, ...] = ()
 _ALLOW = Decision.allow()
 _EMPTY_REPORT = RiskReport()
 _STICKY_ACTIONS = (Action.HALT_NEW, Action.FLATTEN_AND_HALT, Action.DISARM)
+_BUY = Side.BUY
+_MARKET = OrderType.MARKET
+_ACTIVE = TradingState.ACTIVE
+_DISARMED = TradingState.DISARMED
 
 
 class RiskEngine:
@@ -67,6 +71,7 @@ class RiskEngine:
 
     __slots__ = (
         "_active",
+        "_active_codes",
         "_auto",
         "_daily_armed",
         "_daily_factor",
@@ -81,7 +86,9 @@ class RiskEngine:
         "_last_equity",
         "_last_ts",
         "_limits",
+        "_order_limits",
         "_pdt",
+        "_pdt_enabled",
         "_peak",
         "_session",
         "_session_of",
@@ -105,6 +112,9 @@ class RiskEngine:
         self._daily_factor = 1 - limits.daily_loss_limit
         self._dd_factor = 1 - limits.max_drawdown
         self._pdt = PdtBook(limits.pdt)
+        self._pdt_enabled = self._pdt.enabled
+        self._order_limits = OrderLimits.of(limits)
+        self._active_codes: tuple[str, ...] = ()
         self._storm = RejectWindow(limits.reject_storm)
         self._active: dict[KillSwitch, ActiveSwitch] = {}
         self._state = TradingState.ACTIVE
@@ -143,7 +153,8 @@ class RiskEngine:
     @property
     def active_switches(self) -> tuple[ActiveSwitch, ...]:
         """Tripped sticky switches, in :class:`KillSwitch` order."""
-        return tuple(self._active[s] for s in KillSwitch if s in self._active)
+        active = self._active
+        return tuple(active[s] for s in KillSwitch if s in active)
 
     def is_tripped(self, switch: KillSwitch) -> bool:
         """True while ``switch`` is tripped and not cleared."""
@@ -299,56 +310,98 @@ class RiskEngine:
                 f"intent {intent.client_order_id} of engine {intent.engine_id} checked by the "
                 f"risk engine of {self._engine_id}"
             )
-        ts = require_utc(context.ts, "context.ts")
+        ts = context.ts
+        if ts.__class__ is not datetime or ts.tzinfo is not UTC:
+            ts = require_utc(ts, "context.ts")
         portfolio = context.portfolio
-        pending = exact(context.pending_same_side, "context.pending_same_side")
+        pending = context.pending_same_side
+        if pending.__class__ is not Decimal or not pending.is_finite():
+            pending = exact(pending, "context.pending_same_side")
         if pending < _ZERO:
             raise RiskInputError(f"context.pending_same_side {pending} must be >= 0")
-        side, quantity = intent.side, intent.quantity
-        before = exact(portfolio.position(intent.symbol), "position")
-        after = before + signed_quantity(side, quantity)
-        # worst case: this order and the engine's other open orders on its side all fill
-        worst_after = after + signed_quantity(side, pending)
-        reducing = is_risk_reducing(before, side, quantity + pending)
-        session = context.session if context.session is not None else self._session_of(ts)
-        self._pdt.observe(session)
-        evidence: dict[str, Any] = {
+        side, quantity, symbol = intent.side, intent.quantity, intent.symbol
+        before = portfolio.position(symbol)
+        if before.__class__ is not Decimal or not before.is_finite():
+            before = exact(before, "position")
+        # the same operators as is_risk_reducing / signed_quantity (thread context)
+        if side is _BUY:
+            after = before + quantity
+            worst_after = after + pending
+            total = quantity + pending
+            reducing = before < _ZERO and total <= -before
+        else:
+            after = before + -quantity
+            worst_after = after + -pending
+            total = quantity + pending
+            reducing = before > _ZERO and total <= before
+        session = context.session
+        if session is None:
+            session = self._session_of(ts)
+        pdt = self._pdt
+        pdt.observe(session)
+        state = self._state
+        if state is not _ACTIVE and (state is _DISARMED or not reducing):
+            return halted_refusal(
+                self._engine_id,
+                state,
+                list(self._active_codes),
+                self._evidence(ts, intent, before, after, pending),
+            )
+        if (
+            self._pdt_enabled
+            and before != _ZERO
+            and (after < before if before > _ZERO else after > before)  # closes_position
+        ):
+            opened = pdt.at_limit(symbol, session)
+            if opened is not None:
+                value = exact(portfolio.equity, "equity")
+                if value < pdt.equity_threshold:
+                    evidence = self._evidence(ts, intent, before, after, pending)
+                    return pdt.refuse(symbol, session, opened, value, evidence)
+        if reducing:
+            return _ALLOW
+        price = context.price
+        if (
+            intent.order_type is not _MARKET
+            or price.__class__ is not Decimal
+            or not price.is_finite()
+            or price <= _ZERO
+        ):
+            price = valuation_price(intent, price)
+        equity = portfolio.equity
+        if equity.__class__ is not Decimal or not equity.is_finite():
+            equity = exact(equity, "equity")
+        gross = portfolio.gross_exposure
+        if gross.__class__ is not Decimal or not gross.is_finite():
+            gross = exact(gross, "gross_exposure")
+        breach = limit_breach(self._order_limits, before, worst_after, price, equity, gross)
+        if breach is None:
+            return _ALLOW
+        evidence = self._evidence(ts, intent, before, after, pending)
+        evidence["price"] = price
+        evidence["position_after_pending"] = worst_after
+        return breach_decision(breach, evidence)
+
+    def _evidence(
+        self,
+        ts: datetime,
+        intent: OrderIntent,
+        before: Decimal,
+        after: Decimal,
+        pending: Decimal,
+    ) -> dict[str, Any]:
+        """The evidence every refusal of :meth:`check` starts with (built only to refuse)."""
+        return {
             "engine_id": self._engine_id,
             "ts": ts,
             "client_order_id": intent.client_order_id,
             "symbol": intent.symbol,
-            "side": side.value,
-            "quantity": quantity,
+            "side": intent.side.value,
+            "quantity": intent.quantity,
             "position": before,
             "position_after": after,
             "pending_same_side": pending,
         }
-        if self._state is not TradingState.ACTIVE and (
-            self._state is TradingState.DISARMED or not reducing
-        ):
-            active = [item.decision.reason_code for item in self.active_switches]
-            return halted_refusal(self._engine_id, self._state, active, evidence)
-        if self._pdt.enabled and closes_position(before, after):
-            refusal = self._pdt.refusal(
-                intent.symbol, session, lambda: exact(portfolio.equity, "equity"), evidence
-            )
-            if refusal is not None:
-                return refusal
-        if reducing:
-            return _ALLOW
-        price = valuation_price(intent, context.price)
-        evidence["price"] = price
-        evidence["position_after_pending"] = worst_after
-        breach = limit_breach(
-            self._limits,
-            before=before,
-            after=worst_after,
-            price=price,
-            equity=exact(portfolio.equity, "equity"),
-            gross_exposure=exact(portfolio.gross_exposure, "gross_exposure"),
-            evidence=evidence,
-        )
-        return _ALLOW if breach is None else breach
 
     # ------------------------------------------------------------------ other feeds
 
@@ -362,7 +415,9 @@ class RiskEngine:
                 f"fill {fill.broker_fill_id} of engine {fill.engine_id} given to the risk "
                 f"engine of {self._engine_id}"
             )
-        before = exact(position_before, "position_before")
+        before = position_before
+        if before.__class__ is not Decimal or not before.is_finite():
+            before = exact(before, "position_before")
         after = before + fill.signed_quantity
         if session is None:
             session = self._session_of(fill.ts_utc)
@@ -558,6 +613,7 @@ class RiskEngine:
 
     def _recompute(self) -> None:
         actions = {item.action for item in self._active.values()}
+        self._active_codes = tuple(item.decision.reason_code for item in self.active_switches)
         if Action.DISARM in actions:
             self._state = TradingState.DISARMED
         elif actions:

@@ -6,6 +6,7 @@ Exactly at a limit is allowed.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -15,7 +16,7 @@ from mqk_risk._switches import DEFAULT_ACTIONS, KillSwitch
 from mqk_risk.errors import RiskInputError
 from mqk_schemas import Decision, OrderIntent, OrderType
 
-__all__ = ["limit_breach", "valuation_price"]
+__all__ = ["LimitBreach", "OrderLimits", "breach_decision", "limit_breach", "valuation_price"]
 
 _ZERO = Decimal(0)
 
@@ -35,7 +36,35 @@ def valuation_price(intent: OrderIntent, market_price: Decimal | None) -> Decima
     return price
 
 
-def _breach(switch: KillSwitch, message: str, evidence: dict[str, Any], **extra: Any) -> Decision:
+@dataclass(frozen=True, slots=True)
+class OrderLimits:
+    """The order-level limits, read once from :class:`RiskLimits` (plain attributes)."""
+
+    allow_short: bool
+    max_position_quantity: Decimal
+    max_position_notional: Decimal
+    max_gross_exposure: Decimal
+    max_leverage: Decimal
+
+    @classmethod
+    def of(cls, limits: RiskLimits) -> OrderLimits:
+        """The order-level part of ``limits``."""
+        return cls(
+            limits.allow_short,
+            limits.max_position_quantity,
+            limits.max_position_notional,
+            limits.max_gross_exposure,
+            limits.max_leverage,
+        )
+
+
+LimitBreach = tuple[KillSwitch, str, dict[str, Any]]
+"""A breached order-level limit: its switch, the message and the evidence added to the order's."""
+
+
+def breach_decision(breach: LimitBreach, evidence: dict[str, Any]) -> Decision:
+    """The REJECT of ``breach``: the order's ``evidence``, the switch, then the breach's own."""
+    switch, message, extra = breach
     return Decision(
         action=DEFAULT_ACTIONS[switch],
         reason_code=switch.reason_code,
@@ -45,75 +74,75 @@ def _breach(switch: KillSwitch, message: str, evidence: dict[str, Any], **extra:
 
 
 def limit_breach(
-    limits: RiskLimits,
-    *,
+    limits: OrderLimits,
     before: Decimal,
     after: Decimal,
     price: Decimal,
     equity: Decimal,
     gross_exposure: Decimal,
-    evidence: dict[str, Any],
-) -> Decision | None:
-    """The first order-level limit a risk-increasing order breaches, as a REJECT, or None."""
+) -> LimitBreach | None:
+    """The first order-level limit a risk-increasing order breaches, or None."""
     if after < _ZERO and not limits.allow_short:
-        return _breach(
+        return (
             KillSwitch.SHORT_NOT_ALLOWED,
             f"order would leave a short position of {after}; shorting is not allowed",
-            evidence,
+            {},
         )
     size_after = abs(after)
-    if size_after > limits.max_position_quantity:
-        return _breach(
+    max_quantity = limits.max_position_quantity
+    if size_after > max_quantity:
+        return (
             KillSwitch.MAX_POSITION_QUANTITY,
-            f"position {size_after} would exceed max_position_quantity "
-            f"{limits.max_position_quantity}",
-            evidence,
-            limit=limits.max_position_quantity,
+            f"position {size_after} would exceed max_position_quantity {max_quantity}",
+            {"limit": max_quantity},
         )
     notional_after = size_after * price
-    if notional_after > limits.max_position_notional:
-        return _breach(
+    max_notional = limits.max_position_notional
+    if notional_after > max_notional:
+        return (
             KillSwitch.MAX_POSITION_NOTIONAL,
-            f"position notional {notional_after} would exceed max_position_notional "
-            f"{limits.max_position_notional}",
-            evidence,
-            notional_after=notional_after,
-            limit=limits.max_position_notional,
+            f"position notional {notional_after} would exceed max_position_notional {max_notional}",
+            {"notional_after": notional_after, "limit": max_notional},
         )
     projected = gross_exposure + (size_after - abs(before)) * price
-    gross_evidence = {
-        "equity": equity,
-        "gross_exposure": gross_exposure,
-        "projected_gross_exposure": projected,
-    }
     if equity <= _ZERO:
-        return _breach(
+        return (
             KillSwitch.MAX_LEVERAGE,
             f"equity {equity} is not positive; no risk may be added",
-            evidence,
-            **gross_evidence,
-            limit=limits.max_leverage,
+            {
+                "equity": equity,
+                "gross_exposure": gross_exposure,
+                "projected_gross_exposure": projected,
+                "limit": limits.max_leverage,
+            },
         )
-    gross_limit = limits.max_gross_exposure * equity
+    max_gross = limits.max_gross_exposure
+    gross_limit = max_gross * equity
     if projected > gross_limit:
-        return _breach(
+        return (
             KillSwitch.MAX_GROSS_EXPOSURE,
-            f"gross exposure {projected} would exceed {limits.max_gross_exposure} x equity "
-            f"= {gross_limit}",
-            evidence,
-            **gross_evidence,
-            limit=limits.max_gross_exposure,
-            limit_amount=gross_limit,
+            f"gross exposure {projected} would exceed {max_gross} x equity = {gross_limit}",
+            {
+                "equity": equity,
+                "gross_exposure": gross_exposure,
+                "projected_gross_exposure": projected,
+                "limit": max_gross,
+                "limit_amount": gross_limit,
+            },
         )
-    leverage_limit = limits.max_leverage * equity
+    max_leverage = limits.max_leverage
+    leverage_limit = max_leverage * equity
     if projected > leverage_limit:
-        return _breach(
+        return (
             KillSwitch.MAX_LEVERAGE,
-            f"gross exposure {projected} would exceed max_leverage {limits.max_leverage} x "
+            f"gross exposure {projected} would exceed max_leverage {max_leverage} x "
             f"equity = {leverage_limit}",
-            evidence,
-            **gross_evidence,
-            limit=limits.max_leverage,
-            limit_amount=leverage_limit,
+            {
+                "equity": equity,
+                "gross_exposure": gross_exposure,
+                "projected_gross_exposure": projected,
+                "limit": max_leverage,
+                "limit_amount": leverage_limit,
+            },
         )
     return None

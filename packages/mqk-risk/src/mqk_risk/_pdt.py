@@ -35,7 +35,9 @@ class PdtBook:
     def __init__(self, limits: PdtLimits) -> None:
         self._limits = limits
         self._sessions: deque[date] = deque(maxlen=limits.window_sessions)
-        self._opened: dict[str, OpenedPosition] = {}
+        # symbol -> (session, opened_at) of its opening this session; OpenedPosition records
+        # are built only when read (snapshot, refusal), not on every opening fill
+        self._opened: dict[str, tuple[date, datetime]] = {}
         self._trades: list[DayTrade] = []
 
     @property
@@ -80,8 +82,8 @@ class PdtBook:
     def pending_open(self, symbol: str, session: date) -> OpenedPosition | None:
         """The opening in ``session`` that a closing order on ``symbol`` would complete."""
         opened = self._opened.get(symbol)
-        if opened is not None and opened.session == session:
-            return opened
+        if opened is not None and opened[0] == session:
+            return _opened_position(symbol, opened)
         return None
 
     def record_fill(
@@ -91,17 +93,18 @@ class PdtBook:
 
         Returns the day trade it completed, if any.
         """
-        self.observe(session)
+        if self._trades:
+            self.observe(session)
         completed: DayTrade | None = None
         if closes_position(before, after):
             opened = self._opened.pop(symbol, None)
-            if opened is not None and opened.session == session:
+            if opened is not None and opened[0] == session:
                 completed = trusted(  # the fill that brought these was validated
                     DayTrade,
                     {
                         "symbol": symbol,
                         "session": session,
-                        "opened_at": opened.opened_at,
+                        "opened_at": opened[1],
                         "closed_at": ts,
                     },
                 )
@@ -109,14 +112,14 @@ class PdtBook:
                 if not self._sessions or session > self._sessions[-1]:
                     self._sessions.append(session)
         if opens_position(before, after):
-            self._opened[symbol] = trusted(
-                OpenedPosition, {"symbol": symbol, "session": session, "opened_at": ts}
-            )
+            self._opened[symbol] = (session, ts)
         return completed
 
     def snapshot(self) -> tuple[tuple[date, ...], tuple[OpenedPosition, ...], tuple[DayTrade, ...]]:
         """Sessions, open positions of the session and recorded trades, for a state snapshot."""
-        opened = tuple(self._opened[symbol] for symbol in sorted(self._opened))
+        opened = tuple(
+            _opened_position(symbol, self._opened[symbol]) for symbol in sorted(self._opened)
+        )
         return tuple(self._sessions), opened, tuple(self._trades)
 
     def restore(
@@ -128,7 +131,7 @@ class PdtBook:
         """Reload a snapshot taken by :meth:`snapshot`."""
         self._sessions.clear()
         self._sessions.extend(sorted(set(sessions)))
-        self._opened = {item.symbol: item for item in opened}
+        self._opened = {item.symbol: (item.session, item.opened_at) for item in opened}
         self._trades = sorted(trades, key=lambda trade: (trade.session, trade.closed_at))
 
     def refusal(
@@ -144,15 +147,41 @@ class PdtBook:
         window already holds ``max_day_trades`` and the engine's ``equity()`` is below the
         threshold. ``equity`` is only read when the first two hold.
         """
-        opened = self.pending_open(symbol, session)
+        opened = self.at_limit(symbol, session)
         if opened is None:
             return None
-        limits = self._limits
-        if len(self._trades) - self._window_start() < limits.max_day_trades:
-            return None
         value = equity()
-        if value >= limits.equity_threshold:
+        if value >= self._limits.equity_threshold:
             return None
+        return self.refuse(symbol, session, opened, value, evidence)
+
+    def at_limit(self, symbol: str, session: date) -> OpenedPosition | None:
+        """The opening a closing order on ``symbol`` in ``session`` would complete as a day
+        trade when the window already holds ``max_day_trades`` (else None): the first two
+        conditions of :meth:`refusal`, which reads the equity only then."""
+        opened = self._opened.get(symbol)
+        if opened is None or opened[0] != session:
+            return None
+        if len(self._trades) - self._window_start() < self._limits.max_day_trades:
+            return None
+        return _opened_position(symbol, opened)
+
+    @property
+    def equity_threshold(self) -> Decimal:
+        """Equity below which the day-trade limit applies."""
+        return self._limits.equity_threshold
+
+    def refuse(
+        self,
+        symbol: str,
+        session: date,
+        opened: OpenedPosition,
+        value: Decimal,
+        evidence: dict[str, Any],
+    ) -> Decision:
+        """The KILL_SWITCH_PDT REJECT once :meth:`at_limit` gave ``opened`` and the equity
+        ``value`` is below the threshold."""
+        limits = self._limits
         trades = self.trades_in_window()
         return Decision(
             action=DEFAULT_ACTIONS[KillSwitch.PDT],
@@ -178,3 +207,8 @@ class PdtBook:
                 "equity_threshold": limits.equity_threshold,
             },
         )
+
+
+def _opened_position(symbol: str, opened: tuple[date, datetime]) -> OpenedPosition:
+    # built from a validated fill's symbol and timestamp
+    return trusted(OpenedPosition, {"symbol": symbol, "session": opened[0], "opened_at": opened[1]})
