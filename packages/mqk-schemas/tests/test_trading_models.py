@@ -202,6 +202,28 @@ def invariant_trusted_models_equal_validated_ones(model: Any, values: dict[str, 
         built.side = Side.SELL  # still frozen
 
 
+def invariant_trusted_frozen_models_share_one_fields_set_safely() -> None:
+    values = {
+        "broker_fill_id": "F1",
+        "client_order_id": "MAIN_abc_00000001",
+        "engine_id": "MAIN",
+        "symbol": "AAPL",
+        "side": Side.BUY,
+        "quantity": Decimal(5),
+        "price": Decimal("10.5"),
+        "fee": Decimal(0),
+        "ts_utc": _TS,
+    }
+    first, second = trusted(Fill, dict(values)), trusted(Fill, dict(values))
+    assert first.model_fields_set is second.model_fields_set  # shared, not one per fill
+    assert first.model_fields_set == Fill(**values).model_fields_set == set(values)
+    changed = first.model_copy(update={"price": Decimal(11)})
+    assert changed.price == Decimal(11)
+    assert changed.model_fields_set is not first.model_fields_set  # copied, not mutated
+    assert first.model_fields_set == second.model_fields_set == set(values)
+    assert (first.price, second.price) == (Decimal("10.5"), Decimal("10.5"))
+
+
 def fault_trusted_models_need_every_field() -> None:
     message = r"Fill: missing fields \['client_order_id', .*'ts_utc'\], unknown fields \['x'\]"
     with pytest.raises(TypeError, match=message):

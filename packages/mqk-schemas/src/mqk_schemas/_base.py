@@ -26,19 +26,29 @@ def trusted(model: type[M], values: dict[str, Any]) -> M:
     engines build this way); :meth:`pydantic.BaseModel.model_construct` does the same but
     several times slower.
     """
-    fields = _field_names(model)
+    fields, fields_set = _fields_of(model)
     if values.keys() != fields:
         missing = sorted(fields - values.keys())
         extra = sorted(values.keys() - fields)
         raise TypeError(f"{model.__name__}: missing fields {missing}, unknown fields {extra}")
     instance = model.__new__(model)
     object.__setattr__(instance, "__dict__", values)
-    object.__setattr__(instance, "__pydantic_fields_set__", set(values))
+    object.__setattr__(
+        instance, "__pydantic_fields_set__", set(values) if fields_set is None else fields_set
+    )
     object.__setattr__(instance, "__pydantic_extra__", None)
     object.__setattr__(instance, "__pydantic_private__", None)
     return instance
 
 
 @cache
-def _field_names(model: type[BaseModel]) -> frozenset[str]:
-    return frozenset(model.model_fields)
+def _fields_of(model: type[BaseModel]) -> tuple[frozenset[str], set[str] | None]:
+    """``model``'s field names, and the fields-set its trusted instances share if it is frozen.
+
+    Every trusted instance sets every field, so their fields-sets are equal; a frozen model
+    never adds to its own (pydantic adds only on assignment, and copies it for
+    ``model_copy``), so one set can serve them all: ~700 bytes less per instance, which
+    adds up over a long backtest's fills.
+    """
+    fields = frozenset(model.model_fields)
+    return fields, set(fields) if model.model_config.get("frozen") else None
