@@ -44,6 +44,7 @@ from mqk_schemas.identity import (
     client_order_ids,
     engine_of_client_order_id,
     event_id,
+    event_id_text_range,
     event_id_texts,
 )
 from mqk_schemas.market import Bar, Instrument
@@ -116,6 +117,7 @@ __all__ = [
     "client_order_ids",
     "engine_of_client_order_id",
     "event_id",
+    "event_id_text_range",
     "event_id_texts",
     "format_decimal",
     "format_utc",

@@ -19,6 +19,7 @@ __all__ = [
     "client_order_ids",
     "engine_of_client_order_id",
     "event_id",
+    "event_id_text_range",
     "event_id_texts",
 ]
 
@@ -81,16 +82,38 @@ def event_id_texts(run_id: uuid.UUID) -> Callable[[int], str]:
     It hashes exactly what :func:`uuid.uuid5` hashes (namespace bytes, then the name) and sets
     the same version and variant bits, reusing the hash state of the run's common prefix.
     """
-    prefix = hashlib.sha1(_NAMESPACE.bytes, usedforsecurity=False)
-    prefix.update(f"{run_id}:".encode())
+    copy = hashlib.sha1(_event_id_head(run_id), usedforsecurity=False).copy
 
     def text(seq: int) -> str:
-        digest = prefix.copy()
-        digest.update(str(seq).encode())
-        raw = bytearray(digest.digest()[:16])
-        raw[6] = (raw[6] & 0x0F) | 0x50
-        raw[8] = (raw[8] & 0x3F) | 0x80
-        h = raw.hex()
-        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+        digest = copy()
+        digest.update(b"%d" % seq)
+        return _uuid5_text(digest.hexdigest())
 
     return text
+
+
+def event_id_text_range(run_id: uuid.UUID, start: int, stop: int) -> list[str]:
+    """``[str(event_id(run_id, seq)) for seq in range(start, stop)]``, built in bulk."""
+    head = _event_id_head(run_id)
+    sha1 = hashlib.sha1
+    variant = _VARIANT
+    out: list[str] = []
+    append = out.append
+    for seq in range(start, stop):
+        h = sha1(b"%b%d" % (head, seq), usedforsecurity=False).hexdigest()
+        append(f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{variant[h[16]]}{h[17:20]}-{h[20:32]}")
+    return out
+
+
+def _event_id_head(run_id: uuid.UUID) -> bytes:
+    """What :func:`uuid.uuid5` hashes before ``seq``: namespace bytes, then ``"<run_id>:"``."""
+    return _NAMESPACE.bytes + f"{run_id}:".encode()
+
+
+# uuid5 text from the SHA-1 hex digest: the first 16 bytes, version nibble (index 12) set to 5
+# and the variant bits of byte 8 (its high nibble, index 16) set to 0b10
+_VARIANT = {c: "%x" % ((int(c, 16) & 0x3) | 0x8) for c in "0123456789abcdef"}
+
+
+def _uuid5_text(h: str) -> str:
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
