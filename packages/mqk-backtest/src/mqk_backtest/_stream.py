@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
+from operator import itemgetter
 from typing import Any, overload
 
-from mqk_schemas import Topic, event_id_texts, format_decimal, format_utc, jsonable
+from mqk_backtest._payload_json import payload_json
+from mqk_schemas import Topic, event_id_text_range, format_decimal, format_utc, jsonable
 
 __all__ = ["EventLog", "EventStream", "json_text", "record_json"]
 
@@ -86,21 +88,57 @@ class EventLog(Sequence[dict[str, Any]]):
 
     def lines(self) -> Iterator[str]:
         """Every record's canonical JSON, in order."""
-        return self._lines(range(len(self)))
+        for batch in self.line_batches():
+            yield from batch
+
+    def line_batches(self, size: int = 4096) -> Iterator[list[str]]:
+        """:meth:`lines` in lists of at most ``size`` (event ids are made a list at a time)."""
+        total = len(self._entries)
+        for start in range(0, total, size):
+            yield self._line_list(start, min(start + size, total))
 
     def _lines(self, seqs: Iterator[int] | Sequence[int]) -> Iterator[str]:
-        event_id = event_id_texts(self._run_id)
-        run = json.dumps(str(self._run_id))
-        engine = json.dumps(self._engine_id, ensure_ascii=False)
-        entries = self._entries
         for seq in seqs:
-            ts, topic, event_type, correlation, causation, payload = entries[seq]
-            yield (
-                f'{{"causation_id":{json_text(causation)},"correlation_id":{json_text(correlation)},'
-                f'"engine_id":{engine},"event_id":"{event_id(seq)}",'
-                f'"event_type":{json_text(event_type)},"payload":{payload},"run_id":{run},'
-                f'"seq":{seq},"topic":{json_text(topic)},"ts_utc":{json_text(ts)}}}'
+            yield self._line_list(seq, seq + 1)[0]
+
+    def _line_list(self, start: int, stop: int) -> list[str]:
+        """The canonical JSON of records ``start`` to ``stop`` (exclusive)."""
+        event_ids = event_id_text_range(self._run_id, start, stop)
+        head = f'"engine_id":{json.dumps(self._engine_id, ensure_ascii=False)},"event_id":"'
+        run = f',"run_id":{json.dumps(str(self._run_id))},"seq":'
+        entries = self._entries[start:stop]
+        if _all_plain(entries):
+            # no string needs escaping: each is quoted as is (what json_text does then)
+            return [
+                f'{{"causation_id":{"null" if causation is None else _Q + causation + _Q},'
+                f'"correlation_id":{"null" if correlation is None else _Q + correlation + _Q},'
+                f'{head}{event_id}","event_type":"{event_type}","payload":{payload}{run}{seq},'
+                f'"topic":"{topic}","ts_utc":"{ts}"}}'
+                for seq, (ts, topic, event_type, correlation, causation, payload), event_id in zip(
+                    range(start, stop), entries, event_ids, strict=True
+                )
+            ]
+        jt = json_text
+        return [
+            f'{{"causation_id":{jt(causation)},"correlation_id":{jt(correlation)},'
+            f'{head}{event_id}","event_type":{jt(event_type)},"payload":{payload}{run}{seq},'
+            f'"topic":{jt(topic)},"ts_utc":{jt(ts)}}}'
+            for seq, (ts, topic, event_type, correlation, causation, payload), event_id in zip(
+                range(start, stop), entries, event_ids, strict=True
             )
+        ]
+
+
+_Q = '"'
+
+
+def _all_plain(entries: list[_Entry]) -> bool:
+    """True when no string field of ``entries`` needs escaping in JSON (:func:`json_text`'s
+    test, applied to all of them joined: each test holds for a join iff for every part)."""
+    parts: list[Iterable[str]] = [map(itemgetter(field), entries) for field in range(3)]
+    parts += [filter(None, map(itemgetter(field), entries)) for field in (3, 4)]
+    text = "".join("".join(part) for part in parts)
+    return text.isascii() and text.isprintable() and '"' not in text and "\\" not in text
 
 
 class EventStream:
@@ -133,11 +171,12 @@ class EventStream:
         ts_text: str | None = None,
     ) -> int:
         """Append one event; returns its ``seq``."""
+        text = payload_json(payload)
         return self.add_json(
             ts,
             topic,
             event_type,
-            _CANONICAL.encode(_plain(payload)),
+            _CANONICAL.encode(_plain(payload)) if text is None else text,
             correlation_id=correlation_id,
             causation_id=causation_id,
             ts_text=ts_text,

@@ -17,16 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
-import polars as pl
 
-from mqk_backtest._columns import SCALE, epoch_us, utc
+from mqk_backtest._columns import SCALE, utc
 from mqk_backtest._request import BacktestResult
+from mqk_backtest._tables import fill_marks, write_equity_csv, write_fills_csv, write_orders_csv
 from mqk_backtest.errors import ArtifactError
 from mqk_backtest.fingerprint import package_versions
 from mqk_backtest.metrics import compute_metrics
-from mqk_backtest.report import FillMark, render_report
-from mqk_schemas import AuditChain, format_decimal, format_utc, jsonable
+from mqk_backtest.report import render_report
+from mqk_schemas import AuditChain, format_utc, jsonable
 
 __all__ = [
     "ARTIFACT_FILES",
@@ -162,118 +161,27 @@ def build_manifest(result: BacktestResult, event_stream_hash: str) -> dict[str, 
     }
 
 
-def _fixed_text(units: npt.NDArray[np.int64], places: int) -> pl.Series:
-    """Exact decimal text with ``places`` decimals from integer units of 10**-places."""
-    scale = 10**places
-    frame = pl.DataFrame({"u": pl.Series(units, dtype=pl.Int64)}).select(
-        pl.format(
-            "{}{}.{}",
-            pl.when(pl.col("u") < 0).then(pl.lit("-")).otherwise(pl.lit("")),
-            (pl.col("u").abs() // scale).cast(pl.String),
-            (pl.col("u").abs() % scale).cast(pl.String).str.zfill(places),
-        ).alias("text")
-    )
-    return frame.get_column("text")
-
-
-def _equity_csv(result: BacktestResult, path: Path, chunk_rows: int = 20_000) -> None:
-    """``equity_curve.csv``, rendered ``chunk_rows`` rows at a time (a long run's curve has a
-    row per bar; rendering it whole as text would hold several copies of it in memory)."""
-    curve = result.equity
-    equity = curve.equity_units
-    peak = np.maximum.accumulate(equity)
-    drawdown = np.zeros(equity.shape[0], dtype=np.float64)
-    np.divide(equity, peak, out=drawdown, where=peak > 0)
-    drawdown_units = np.round(np.where(peak > 0, drawdown - 1.0, 0.0) * 1e10).astype(np.int64)
-    del peak, drawdown
-    with path.open("wb") as handle:
-        for start in range(0, max(equity.shape[0], 1), chunk_rows):
-            part = slice(start, start + chunk_rows)
-            frame = pl.DataFrame(
-                {
-                    "ts_close_utc": pl.Series(curve.ts_us[part], dtype=pl.Int64)
-                    .cast(pl.Datetime("us", "UTC"))
-                    .dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    "cash": _fixed_text(curve.cash_units[part], 8),
-                    "equity": _fixed_text(equity[part], 8),
-                    "drawdown": _fixed_text(drawdown_units[part], 10),
-                    "exposed": pl.Series(curve.exposed[part].astype(np.int8)),
-                }
-            )
-            frame.write_csv(handle, include_header=start == 0, line_terminator="\n")
-
-
-def _orders_csv(result: BacktestResult, path: Path) -> None:
-    header = (
-        "client_order_id,symbol,side,order_type,quantity,limit_price,stop_price,time_in_force,"
-        "status,filled_quantity,average_fill_price,replaces,created_at,updated_at\n"
-    )
-    lines = [header]
-    for order in result.orders:
-        lines.append(
-            ",".join(
-                [
-                    order.client_order_id,
-                    order.symbol,
-                    order.side.value,
-                    order.order_type.value,
-                    format_decimal(order.quantity),
-                    _opt(order.limit_price),
-                    _opt(order.stop_price),
-                    order.time_in_force.value,
-                    order.status.value,
-                    format_decimal(order.filled_quantity),
-                    _opt(order.average_fill_price),
-                    order.replaces or "",
-                    format_utc(order.created_at),
-                    format_utc(order.updated_at),
-                ]
-            )
-            + "\n"
-        )
-    path.write_text("".join(lines), encoding="utf-8", newline="\n")
-
-
-def _fills_csv(result: BacktestResult, path: Path) -> None:
-    lines = ["broker_fill_id,client_order_id,symbol,side,quantity,price,fee,ts_utc\n"]
-    for fill in result.fills:
-        lines.append(
-            ",".join(
-                [
-                    fill.broker_fill_id,
-                    fill.client_order_id,
-                    fill.symbol,
-                    fill.side.value,
-                    format_decimal(fill.quantity),
-                    format_decimal(fill.price),
-                    format_decimal(fill.fee),
-                    format_utc(fill.ts_utc),
-                ]
-            )
-            + "\n"
-        )
-    path.write_text("".join(lines), encoding="utf-8", newline="\n")
-
-
-def _opt(value: Decimal | None) -> str:
-    return "" if value is None else format_decimal(value)
+def _equity_csv(result: BacktestResult, path: Path, chunk_rows: int = 50_000) -> None:
+    """``equity_curve.csv`` of ``result``, ``chunk_rows`` rows at a time."""
+    write_equity_csv(result.equity, path, chunk_rows)
 
 
 def event_stream_hash(result: BacktestResult) -> str:
     """The audit chain's final hash over ``result``'s event stream (what replay proves)."""
     chain = AuditChain()
-    for text in result.events.lines():
-        chain.line_for_json(text)
+    for batch in result.events.line_batches():
+        chain.lines_for_jsons(batch)
     return chain.last_hash
 
 
 def _write_audit(result: BacktestResult, path: Path) -> str:
-    """Write ``audit.jsonl`` line by line; returns the chain's final hash."""
+    """Write ``audit.jsonl`` a batch of lines at a time; returns the chain's final hash."""
     chain = AuditChain()
     with path.open("w", encoding="utf-8", newline="\n") as handle:
-        for text in result.events.lines():
-            handle.write(chain.line_for_json(text))
-            handle.write("\n")
+        for batch in result.events.line_batches():
+            lines = chain.lines_for_jsons(batch)
+            lines.append("")  # the last line's newline
+            handle.write("\n".join(lines))
     return chain.last_hash
 
 
@@ -316,17 +224,10 @@ def _write_all(result: BacktestResult, directory: Path) -> RunArtifacts:
     metrics = metrics_of(result)
     (directory / "manifest.json").write_text(_pretty(manifest), encoding="utf-8", newline="\n")
     (directory / "metrics.json").write_text(_pretty(metrics), encoding="utf-8", newline="\n")
-    _orders_csv(result, directory / "orders.csv")
-    _fills_csv(result, directory / "fills.csv")
+    write_orders_csv(result.orders, directory / "orders.csv")
+    write_fills_csv(result.fills, directory / "fills.csv")
     _equity_csv(result, directory / "equity_curve.csv")
-    stamps = result.equity.ts_us
-    fill_stamps = np.array([epoch_us(fill.ts_utc) for fill in result.fills], dtype=np.int64)
-    at = np.searchsorted(stamps, fill_stamps)
-    found = (at < stamps.shape[0]) & (stamps[np.minimum(at, stamps.shape[0] - 1)] == fill_stamps)
-    marks = [
-        FillMark(int(index) if hit else 0, fill.side.value, format_decimal(fill.price))
-        for fill, index, hit in zip(result.fills, at.tolist(), found.tolist(), strict=True)
-    ]
+    marks = fill_marks(result.fills, result.equity.ts_us)
     page = render_report(
         title=f"Backtest {result.request.config.engine_id} {result.request.run_id}",
         metrics=metrics,

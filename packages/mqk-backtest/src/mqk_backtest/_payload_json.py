@@ -1,0 +1,105 @@
+"""Canonical JSON of an event payload through the C encoder, equal to the plain-types path.
+
+:func:`payload_json` gives exactly ``record_json(_plain(payload))`` (sorted keys, no spaces,
+exact decimals as :func:`~mqk_schemas.format_decimal` strings, datetimes as
+:func:`~mqk_schemas.format_utc` strings, enums by value), without first copying the payload
+into plain types: a payload made only of the shapes the engine produces (str keys; str, int,
+bool, None, Decimal, datetime, enum and mapping values; lists and tuples) goes straight to the
+C encoder, which calls back only for the values JSON has no form for. Anything else (a float,
+a non-str key, a subclass of a JSON type) is left to the caller's plain-types path.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from mqk_schemas import format_decimal, format_utc
+
+__all__ = ["payload_json", "utc_text"]
+
+
+class _UnusualError(Exception):
+    """A value the fast path does not render (the caller's plain-types path does)."""
+
+
+def utc_text(value: datetime) -> str:
+    """:func:`~mqk_schemas.format_utc` of ``value``, read off ``isoformat`` when it is
+    already in UTC (a year of four digits, as ``strftime`` writes it)."""
+    iso = value.isoformat()
+    if iso.endswith("+00:00") and value.year >= 1000:
+        return iso[:-6] + "Z"
+    return format_utc(value)
+
+
+_DECIMALS: dict[Decimal, str] = {}
+
+
+def _decimal_text(value: Decimal) -> str:
+    """``format_decimal(value)``, remembered (a run's sizes and prices repeat); equal
+    Decimals format alike, so a value may stand for its equals."""
+    text = _DECIMALS.get(value)
+    if text is None:
+        if len(_DECIMALS) >= 4096:
+            _DECIMALS.clear()
+        text = _DECIMALS[value] = format_decimal(value)
+    return text
+
+
+def _default(value: Any) -> Any:
+    kind = type(value)
+    if kind is Decimal:
+        return _decimal_text(value)
+    if kind is datetime:
+        return utc_text(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise _UnusualError
+
+
+_ENCODER = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default
+)
+_LEAVES = frozenset({str, int, bool, type(None), Decimal, datetime})
+
+
+def _direct(value: Any) -> bool:
+    """True when the C encoder (with :func:`_default`) renders ``value`` as the plain-types
+    path does: a dict with str keys, list or tuple of such values, or a leaf it knows."""
+    kind = type(value)
+    if kind in _LEAVES:
+        return True
+    if kind is dict or isinstance(value, Mapping):
+        if isinstance(value, Enum):
+            return False  # the plain path reads it as a mapping, the encoder by its value
+        for key, item in value.items():
+            if type(key) is not str or (type(item) not in _LEAVES and not _direct(item)):
+                return False
+        return True
+    if kind is list or kind is tuple:
+        return all(type(item) in _LEAVES or _direct(item) for item in value)
+    if isinstance(value, Enum):
+        # encoded by value; a member that is also a str or an int is encoded by its own
+        # text by the C encoder: only when that text is its value's
+        inner = value.value
+        if isinstance(value, str | int | float):
+            return type(inner) in (str, int) and value == inner
+        return _direct(inner)
+    return False
+
+
+def payload_json(payload: Mapping[str, Any]) -> str | None:
+    """The canonical JSON of ``payload``, or None when it holds something unusual (then
+    ``record_json(_plain(payload))`` renders it)."""
+    try:
+        if _direct(payload):
+            return _ENCODER.encode(payload)
+    except Exception:  # a cycle, a naive datetime...: the plain path raises as it always did
+        return None
+    return None

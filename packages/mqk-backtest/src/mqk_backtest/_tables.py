@@ -1,0 +1,191 @@
+"""The run's CSV artifacts: ``orders.csv``, ``fills.csv`` and ``equity_curve.csv``.
+
+Orders and fills are rendered a row at a time from the run's compact records, each timestamp
+and decimal formatted once; the equity curve goes through a few polars operations per
+chunk of rows (exact decimals from integer units, timestamps formatted as the CSV is written).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from decimal import Decimal
+from enum import Enum
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from mqk_backtest._columns import epoch_us
+from mqk_backtest._orders import OrderLog
+from mqk_backtest._payload_json import utc_text
+from mqk_backtest._request import EquityCurve
+from mqk_backtest.report import FillMark
+from mqk_schemas import Fill, Order, OrderType, TimeInForce, format_decimal
+
+__all__ = [
+    "drawdown_units",
+    "fill_marks",
+    "write_equity_csv",
+    "write_fills_csv",
+    "write_orders_csv",
+]
+
+ORDERS_HEADER = (
+    "client_order_id,symbol,side,order_type,quantity,limit_price,stop_price,time_in_force,"
+    "status,filled_quantity,average_fill_price,replaces,created_at,updated_at\n"
+)
+FILLS_HEADER = "broker_fill_id,client_order_id,symbol,side,quantity,price,fee,ts_utc\n"
+EQUITY_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+_K = TypeVar("_K", bound=Hashable)
+
+
+def _memo(render: Callable[[_K], str]) -> Callable[[_K], str]:
+    """``render`` remembering each distinct argument's text (prices, sizes, sides and states
+    repeat across a run's orders and fills)."""
+    texts: dict[_K, str] = {}
+    known = texts.get
+
+    def text(value: _K) -> str:
+        found = known(value)
+        if found is None:
+            found = texts[value] = render(value)
+        return found
+
+    return text
+
+
+def _decimal_texts() -> Callable[[Decimal], str]:
+    # equal Decimals format alike (format_decimal normalises): a value stands for its equals
+    return _memo(format_decimal)
+
+
+def _value_texts() -> Callable[[Enum], str]:
+    return _memo(_enum_value)
+
+
+def _enum_value(member: Enum) -> str:
+    return str(member.value)
+
+
+def write_orders_csv(orders: Sequence[Order], path: Path) -> None:
+    """``orders.csv``: one row per order, oldest first."""
+    dec, val, ts = _decimal_texts(), _value_texts(), utc_text
+    lines = [ORDERS_HEADER]
+    append = lines.append
+    if isinstance(orders, OrderLog):
+        # the columnar kernel's MARKET GTC orders, read off its compact records
+        market, gtc = OrderType.MARKET.value, TimeInForce.GTC.value
+        for record in orders._records:
+            coid, symbol, side, quantity, status, filled, average, _, created, updated = record
+            append(
+                f"{coid},{symbol},{val(side)},{market},{dec(quantity)},,,{gtc},"
+                f"{val(status)},{dec(filled)},{'' if average is None else dec(average)},,"
+                f"{ts(created)},{ts(updated)}\n"
+            )
+    else:
+        for order in orders:
+            limit, stop, average = order.limit_price, order.stop_price, order.average_fill_price
+            append(
+                f"{order.client_order_id},{order.symbol},{val(order.side)},"
+                f"{val(order.order_type)},{dec(order.quantity)},"
+                f"{'' if limit is None else dec(limit)},{'' if stop is None else dec(stop)},"
+                f"{val(order.time_in_force)},{val(order.status)},"
+                f"{dec(order.filled_quantity)},{'' if average is None else dec(average)},"
+                f"{order.replaces or ''},{ts(order.created_at)},{ts(order.updated_at)}\n"
+            )
+    path.write_text("".join(lines), encoding="utf-8", newline="\n")
+
+
+def write_fills_csv(fills: Iterable[Fill], path: Path) -> None:
+    """``fills.csv``: one row per fill, in order."""
+    dec, val, ts = _decimal_texts(), _value_texts(), utc_text
+    lines = [FILLS_HEADER]
+    append = lines.append
+    for fill in fills:
+        append(
+            f"{fill.broker_fill_id},{fill.client_order_id},{fill.symbol},{val(fill.side)},"
+            f"{dec(fill.quantity)},{dec(fill.price)},{dec(fill.fee)},{ts(fill.ts_utc)}\n"
+        )
+    path.write_text("".join(lines), encoding="utf-8", newline="\n")
+
+
+def fill_marks(fills: Sequence[Fill], stamps: npt.NDArray[np.int64]) -> list[FillMark]:
+    """The report's chart marks: each fill's bar index in ``stamps`` (bar close times, epoch
+    µs, ascending; 0 when no bar closed at the fill's time), side and price."""
+    fill_stamps = np.array([epoch_us(fill.ts_utc) for fill in fills], dtype=np.int64)
+    at = np.searchsorted(stamps, fill_stamps)
+    found = (at < stamps.shape[0]) & (stamps[np.minimum(at, stamps.shape[0] - 1)] == fill_stamps)
+    dec, val = _decimal_texts(), _value_texts()
+    return [
+        FillMark(index if hit else 0, val(fill.side), dec(fill.price))
+        for fill, index, hit in zip(fills, at.tolist(), found.tolist(), strict=True)
+    ]
+
+
+def drawdown_units(equity: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Drawdown from the running peak in 1e-10 units (0 while the peak is not positive)."""
+    peak = np.maximum.accumulate(equity)
+    drawdown = np.zeros(equity.shape[0], dtype=np.float64)
+    np.divide(equity, peak, out=drawdown, where=peak > 0)
+    return np.round(np.where(peak > 0, drawdown - 1.0, 0.0) * 1e10).astype(np.int64)
+
+
+_I64_MIN = int(np.iinfo(np.int64).min)
+
+
+def _fixed(name: str, places: int, units: npt.NDArray[np.int64]) -> pl.Expr:
+    """Column ``name`` of integer units of 10**-places as an exact decimal of ``places``
+    decimals (the CSV writer prints every decimal place)."""
+    if units.shape[0] and int(units.min()) == _I64_MIN:
+        return _fixed_text(name, places)
+    expr: pl.Expr = (pl.col(name).cast(pl.Decimal(38, places)) / 10**places).alias(name)
+    return expr
+
+
+def _fixed_text(name: str, places: int) -> pl.Expr:
+    """The text the CSV always had for a chunk holding the int64 minimum (whose ``abs``
+    overflows: it reads ``--922...``); the decimal path would print its true value."""
+    scale = 10**places
+    units = pl.col(name)
+    expr: pl.Expr = pl.format(
+        "{}{}.{}",
+        pl.when(units < 0).then(pl.lit("-")).otherwise(pl.lit("")),
+        (units.abs() // scale).cast(pl.String),
+        (units.abs() % scale).cast(pl.String).str.zfill(places),
+    ).alias(name)
+    return expr
+
+
+def write_equity_csv(curve: EquityCurve, path: Path, chunk_rows: int = 50_000) -> None:
+    """``equity_curve.csv``: close time, cash, equity, drawdown and exposure per bar step,
+    rendered ``chunk_rows`` rows at a time (a long run's curve has a row per bar; its text
+    whole would hold several copies of it in memory)."""
+    drawdown = drawdown_units(curve.equity_units)
+    exposed = curve.exposed.view(np.int8) if curve.exposed.dtype == np.bool_ else curve.exposed
+    total = int(curve.ts_us.shape[0])
+    with path.open("wb") as handle:
+        for start in range(0, max(total, 1), chunk_rows):
+            part = slice(start, start + chunk_rows)
+            pl.DataFrame(
+                {
+                    "ts_close_utc": pl.Series(curve.ts_us[part], dtype=pl.Int64),
+                    "cash": pl.Series(curve.cash_units[part], dtype=pl.Int64),
+                    "equity": pl.Series(curve.equity_units[part], dtype=pl.Int64),
+                    "drawdown": pl.Series(drawdown[part], dtype=pl.Int64),
+                    "exposed": pl.Series(exposed[part], dtype=pl.Int8),
+                }
+            ).select(
+                pl.col("ts_close_utc").cast(pl.Datetime("us")),
+                _fixed("cash", 8, curve.cash_units[part]),
+                _fixed("equity", 8, curve.equity_units[part]),
+                _fixed("drawdown", 10, drawdown[part]),
+                pl.col("exposed"),
+            ).write_csv(
+                handle,
+                include_header=start == 0,
+                line_terminator="\n",
+                datetime_format=EQUITY_TIME_FORMAT,
+            )
