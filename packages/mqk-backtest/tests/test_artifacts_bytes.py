@@ -45,7 +45,8 @@ from mqk_backtest._tables import (
     write_fills_csv,
     write_orders_csv,
 )
-from mqk_backtest.artifacts import _pretty, _span, build_manifest, metrics_of
+from mqk_backtest.artifacts import _periods_per_year, _pretty, _span, build_manifest
+from mqk_backtest.metrics import compute_metrics
 from mqk_backtest.report import FillMark, render_report
 from mqk_integrity import load_bars, synth_bars, write_bars
 from mqk_schemas import (
@@ -173,6 +174,28 @@ def _ref_fill_marks(result: BacktestResult) -> list[FillMark]:
     ]
 
 
+def _ref_metrics(result: BacktestResult) -> dict[str, Any]:
+    curve = result.equity
+    settings = result.request.config.settings
+    metrics = compute_metrics(
+        timestamps=curve.ts_us.astype("datetime64[us]"),
+        equity=curve.equity_units.astype(np.float64) / SCALE,
+        initial_equity=settings.broker.starting_cash,
+        final_equity=result.final_equity,
+        trades=result.trades,
+        exposed_bars=int(np.count_nonzero(curve.exposed)),
+        periods_per_year=_periods_per_year(result),
+        risk_free_rate=settings.backtest.risk_free_rate,
+        costs_paid=result.costs_paid,
+        ambiguous_bars=result.ambiguous_bars,
+    )
+    metrics["orders"] = len(result.orders)
+    metrics["fills"] = len(result.fills)
+    metrics["halted"] = result.halted
+    metrics["disarmed"] = result.disarmed
+    return metrics
+
+
 def _ref_write_all(result: BacktestResult, directory: Path) -> None:
     directory.mkdir()
     chain = AuditChain()
@@ -182,7 +205,7 @@ def _ref_write_all(result: BacktestResult, directory: Path) -> None:
         for text in lines:
             handle.write(chain.line_for_json(text) + "\n")
     manifest = build_manifest(result, chain.last_hash)
-    metrics = metrics_of(result)
+    metrics = _ref_metrics(result)
     (directory / "manifest.json").write_text(_pretty(manifest), encoding="utf-8", newline="\n")
     (directory / "metrics.json").write_text(_pretty(metrics), encoding="utf-8", newline="\n")
     _ref_orders_csv(result.orders, directory / "orders.csv")

@@ -18,11 +18,15 @@ import numpy.typing as npt
 from mqk_backtest.metrics import PERCENT_METRICS
 from mqk_schemas import canonical_json
 
-__all__ = ["FillMark", "render_report"]
+__all__ = ["MAX_FILL_MARKS", "FillMark", "render_report"]
 
 _WIDTH = 960
 _HEIGHT = 260
 _PAD = 40
+
+
+MAX_FILL_MARKS = 2000
+"""The report marks at most this many fills (the first ones) on its equity chart."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +151,7 @@ def render_report(
         if halted_reason
         else "<p>Run completed without a halt.</p>"
     )
-    shown_marks = list(fills[:2000])
+    shown_marks = list(fills[:MAX_FILL_MARKS])
     return "".join(
         [
             "<!doctype html><html><head><meta charset='utf-8'>",
