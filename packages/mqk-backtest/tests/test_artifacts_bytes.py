@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import shutil
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -282,21 +283,43 @@ def invariant_every_artifact_equals_the_reference_rendering_byte_for_byte(
         assert (tmp_path / "new" / name).read_bytes() == (tmp_path / "old" / name).read_bytes()
 
 
+def _broken_chunks(*_: object, **__: object) -> Iterator[bytes]:
+    yield b"ts_close_utc,cash,equity,drawdown,exposed\n"
+    raise OSError("disk full")
+
+
+def _unwritable_chunks(*_: object, **__: object) -> Iterator[Any]:
+    yield "text where bytes belong"  # the worker thread's write raises TypeError
+
+
+@pytest.mark.parametrize(
+    ("name", "broken", "error"),
+    [
+        ("equity_csv_chunks", _broken_chunks, OSError),  # raised while rendering
+        ("orders_csv_chunks", _unwritable_chunks, TypeError),  # raised by the writer thread
+    ],
+)
 def fault_a_failing_writer_leaves_no_run_directory_and_no_scratch(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    broken: Any,
+    error: type[Exception],
 ) -> None:
     from mqk_backtest import artifacts
 
     result = _result(tmp_path, "fast", "sma_cross", {"fast": 3, "slow": 8, "qty": 1}, False)
-    out = tmp_path / "runs" / "one"
+    write_artifacts(result, tmp_path / "runs" / "one")
+    before = {p.name: p.read_bytes() for p in (tmp_path / "runs" / "one").iterdir()}
 
-    def broken(*_: object, **__: object) -> None:
-        raise OSError("disk full")
+    monkeypatch.setattr(artifacts, name, broken)
+    with pytest.raises(error):
+        write_artifacts(result, tmp_path / "runs" / "one")
+    with pytest.raises(error):
+        write_artifacts(result, tmp_path / "runs" / "two")
 
-    monkeypatch.setattr(artifacts, "write_equity_csv", broken)
-    with pytest.raises(OSError, match="disk full"):
-        write_artifacts(result, out)
-    assert list((tmp_path / "runs").iterdir()) == []
+    assert [p.name for p in (tmp_path / "runs").iterdir()] == ["one"]
+    assert {p.name: p.read_bytes() for p in (tmp_path / "runs" / "one").iterdir()} == before
 
 
 # --- generated inputs -------------------------------------------------------------------------

@@ -91,7 +91,7 @@ class EventLog(Sequence[dict[str, Any]]):
         for batch in self.line_batches():
             yield from batch
 
-    def line_batches(self, size: int = 4096) -> Iterator[list[str]]:
+    def line_batches(self, size: int = 2048) -> Iterator[list[str]]:
         """:meth:`lines` in lists of at most ``size`` (event ids are made a list at a time)."""
         total = len(self._entries)
         for start in range(0, total, size):

@@ -7,9 +7,11 @@ chunk of rows (exact decimals from integer units, timestamps formatted as the CS
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Sequence
+import io
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from decimal import Decimal
 from enum import Enum
+from itertools import islice
 from pathlib import Path
 from typing import TypeVar
 
@@ -26,7 +28,10 @@ from mqk_schemas import Fill, Order, OrderType, TimeInForce, format_decimal
 
 __all__ = [
     "drawdown_units",
+    "equity_csv_chunks",
     "fill_marks",
+    "fills_csv_chunks",
+    "orders_csv_chunks",
     "write_equity_csv",
     "write_fills_csv",
     "write_orders_csv",
@@ -71,16 +76,23 @@ def _enum_value(member: Enum) -> str:
 
 
 def write_orders_csv(orders: Sequence[Order], path: Path) -> None:
-    """``orders.csv``: one row per order, oldest first."""
+    """Write ``orders.csv``."""
+    path.write_bytes(b"".join(orders_csv_chunks(orders)))
+
+
+def orders_csv_chunks(orders: Sequence[Order], chunk_rows: int = 4096) -> Iterator[bytes]:
+    """``orders.csv``: one row per order, oldest first, ``chunk_rows`` rows at a time."""
+    return _chunks(_order_rows(orders), ORDERS_HEADER, chunk_rows)
+
+
+def _order_rows(orders: Sequence[Order]) -> Iterator[str]:
     dec, val, ts = _decimal_texts(), _value_texts(), utc_text
-    lines = [ORDERS_HEADER]
-    append = lines.append
     if isinstance(orders, OrderLog):
         # the columnar kernel's MARKET GTC orders, read off its compact records
         market, gtc = OrderType.MARKET.value, TimeInForce.GTC.value
         for record in orders._records:
             coid, symbol, side, quantity, status, filled, average, _, created, updated = record
-            append(
+            yield (
                 f"{coid},{symbol},{val(side)},{market},{dec(quantity)},,,{gtc},"
                 f"{val(status)},{dec(filled)},{'' if average is None else dec(average)},,"
                 f"{ts(created)},{ts(updated)}\n"
@@ -88,7 +100,7 @@ def write_orders_csv(orders: Sequence[Order], path: Path) -> None:
     else:
         for order in orders:
             limit, stop, average = order.limit_price, order.stop_price, order.average_fill_price
-            append(
+            yield (
                 f"{order.client_order_id},{order.symbol},{val(order.side)},"
                 f"{val(order.order_type)},{dec(order.quantity)},"
                 f"{'' if limit is None else dec(limit)},{'' if stop is None else dec(stop)},"
@@ -96,20 +108,32 @@ def write_orders_csv(orders: Sequence[Order], path: Path) -> None:
                 f"{dec(order.filled_quantity)},{'' if average is None else dec(average)},"
                 f"{order.replaces or ''},{ts(order.created_at)},{ts(order.updated_at)}\n"
             )
-    path.write_text("".join(lines), encoding="utf-8", newline="\n")
 
 
 def write_fills_csv(fills: Iterable[Fill], path: Path) -> None:
-    """``fills.csv``: one row per fill, in order."""
+    """Write ``fills.csv``."""
+    path.write_bytes(b"".join(fills_csv_chunks(fills)))
+
+
+def fills_csv_chunks(fills: Iterable[Fill], chunk_rows: int = 4096) -> Iterator[bytes]:
+    """``fills.csv``: one row per fill, in order, ``chunk_rows`` rows at a time."""
+    return _chunks(_fill_rows(fills), FILLS_HEADER, chunk_rows)
+
+
+def _fill_rows(fills: Iterable[Fill]) -> Iterator[str]:
     dec, val, ts = _decimal_texts(), _value_texts(), utc_text
-    lines = [FILLS_HEADER]
-    append = lines.append
     for fill in fills:
-        append(
+        yield (
             f"{fill.broker_fill_id},{fill.client_order_id},{fill.symbol},{val(fill.side)},"
             f"{dec(fill.quantity)},{dec(fill.price)},{dec(fill.fee)},{ts(fill.ts_utc)}\n"
         )
-    path.write_text("".join(lines), encoding="utf-8", newline="\n")
+
+
+def _chunks(rows: Iterator[str], header: str, chunk_rows: int) -> Iterator[bytes]:
+    """``header`` then ``rows``, joined and encoded ``chunk_rows`` rows at a time."""
+    yield header.encode()
+    while batch := list(islice(rows, chunk_rows)):
+        yield "".join(batch).encode()
 
 
 def fill_marks(fills: Sequence[Fill], stamps: npt.NDArray[np.int64]) -> list[FillMark]:
@@ -159,33 +183,41 @@ def _fixed_text(name: str, places: int) -> pl.Expr:
     return expr
 
 
-def write_equity_csv(curve: EquityCurve, path: Path, chunk_rows: int = 50_000) -> None:
+def write_equity_csv(curve: EquityCurve, path: Path, chunk_rows: int = 25_000) -> None:
+    """Write ``equity_curve.csv``."""
+    with path.open("wb") as handle:
+        for chunk in equity_csv_chunks(curve, chunk_rows):
+            handle.write(chunk)
+
+
+def equity_csv_chunks(curve: EquityCurve, chunk_rows: int = 25_000) -> Iterator[bytes]:
     """``equity_curve.csv``: close time, cash, equity, drawdown and exposure per bar step,
     rendered ``chunk_rows`` rows at a time (a long run's curve has a row per bar; its text
     whole would hold several copies of it in memory)."""
     drawdown = drawdown_units(curve.equity_units)
     exposed = curve.exposed.view(np.int8) if curve.exposed.dtype == np.bool_ else curve.exposed
     total = int(curve.ts_us.shape[0])
-    with path.open("wb") as handle:
-        for start in range(0, max(total, 1), chunk_rows):
-            part = slice(start, start + chunk_rows)
-            pl.DataFrame(
-                {
-                    "ts_close_utc": pl.Series(curve.ts_us[part], dtype=pl.Int64),
-                    "cash": pl.Series(curve.cash_units[part], dtype=pl.Int64),
-                    "equity": pl.Series(curve.equity_units[part], dtype=pl.Int64),
-                    "drawdown": pl.Series(drawdown[part], dtype=pl.Int64),
-                    "exposed": pl.Series(exposed[part], dtype=pl.Int8),
-                }
-            ).select(
-                pl.col("ts_close_utc").cast(pl.Datetime("us")),
-                _fixed("cash", 8, curve.cash_units[part]),
-                _fixed("equity", 8, curve.equity_units[part]),
-                _fixed("drawdown", 10, drawdown[part]),
-                pl.col("exposed"),
-            ).write_csv(
-                handle,
-                include_header=start == 0,
-                line_terminator="\n",
-                datetime_format=EQUITY_TIME_FORMAT,
-            )
+    for start in range(0, max(total, 1), chunk_rows):
+        part = slice(start, start + chunk_rows)
+        buffer = io.BytesIO()
+        pl.DataFrame(
+            {
+                "ts_close_utc": pl.Series(curve.ts_us[part], dtype=pl.Int64),
+                "cash": pl.Series(curve.cash_units[part], dtype=pl.Int64),
+                "equity": pl.Series(curve.equity_units[part], dtype=pl.Int64),
+                "drawdown": pl.Series(drawdown[part], dtype=pl.Int64),
+                "exposed": pl.Series(exposed[part], dtype=pl.Int8),
+            }
+        ).select(
+            pl.col("ts_close_utc").cast(pl.Datetime("us")),
+            _fixed("cash", 8, curve.cash_units[part]),
+            _fixed("equity", 8, curve.equity_units[part]),
+            _fixed("drawdown", 10, drawdown[part]),
+            pl.col("exposed"),
+        ).write_csv(
+            buffer,
+            include_header=start == 0,
+            line_terminator="\n",
+            datetime_format=EQUITY_TIME_FORMAT,
+        )
+        yield buffer.getvalue()

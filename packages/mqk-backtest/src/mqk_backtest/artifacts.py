@@ -10,7 +10,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -21,7 +21,14 @@ import numpy.typing as npt
 
 from mqk_backtest._columns import SCALE, utc
 from mqk_backtest._request import BacktestResult
-from mqk_backtest._tables import fill_marks, write_equity_csv, write_fills_csv, write_orders_csv
+from mqk_backtest._tables import (
+    equity_csv_chunks,
+    fill_marks,
+    fills_csv_chunks,
+    orders_csv_chunks,
+    write_equity_csv,
+)
+from mqk_backtest._writer import BackgroundWriter
 from mqk_backtest.errors import ArtifactError
 from mqk_backtest.fingerprint import package_versions
 from mqk_backtest.metrics import compute_metrics
@@ -168,7 +175,7 @@ def build_manifest(result: BacktestResult, event_stream_hash: str) -> dict[str, 
     }
 
 
-def _equity_csv(result: BacktestResult, path: Path, chunk_rows: int = 50_000) -> None:
+def _equity_csv(result: BacktestResult, path: Path, chunk_rows: int = 25_000) -> None:
     """``equity_curve.csv`` of ``result``, ``chunk_rows`` rows at a time."""
     write_equity_csv(result.equity, path, chunk_rows)
 
@@ -182,14 +189,20 @@ def event_stream_hash(result: BacktestResult) -> str:
 
 
 def _write_audit(result: BacktestResult, path: Path) -> str:
-    """Write ``audit.jsonl`` a batch of lines at a time; returns the chain's final hash."""
+    """Write ``audit.jsonl``; returns the chain's final hash."""
     chain = AuditChain()
-    with path.open("w", encoding="utf-8", newline="\n") as handle:
-        for batch in result.events.line_batches():
-            lines = chain.lines_for_jsons(batch)
-            lines.append("")  # the last line's newline
-            handle.write("\n".join(lines))
+    with path.open("wb") as handle:
+        for chunk in _audit_chunks(result, chain):
+            handle.write(chunk)
     return chain.last_hash
+
+
+def _audit_chunks(result: BacktestResult, chain: AuditChain) -> Iterator[bytes]:
+    """``audit.jsonl`` a batch of chained lines at a time (``chain`` ends at the last)."""
+    for batch in result.events.line_batches():
+        lines = chain.lines_for_jsons(batch)
+        lines.append("")  # the last line's newline
+        yield "\n".join(lines).encode()
 
 
 def write_artifacts(result: BacktestResult, directory: Path) -> RunArtifacts:
@@ -226,26 +239,30 @@ def _occupied_by_something_else(directory: Path) -> bool:
 
 
 def _write_all(result: BacktestResult, directory: Path) -> RunArtifacts:
-    stream_hash = _write_audit(result, directory / "audit.jsonl")
-    manifest = build_manifest(result, stream_hash)
-    metrics = metrics_of(result)
-    (directory / "manifest.json").write_text(_pretty(manifest), encoding="utf-8", newline="\n")
-    (directory / "metrics.json").write_text(_pretty(metrics), encoding="utf-8", newline="\n")
-    write_orders_csv(result.orders, directory / "orders.csv")
-    write_fills_csv(result.fills, directory / "fills.csv")
-    _equity_csv(result, directory / "equity_curve.csv")
-    # the report marks only the first fills: only those are located
-    marks = fill_marks(result.fills[:MAX_FILL_MARKS], result.equity.ts_us)
-    page = render_report(
-        title=f"Backtest {result.request.config.engine_id} {result.request.run_id}",
-        metrics=metrics,
-        manifest={k: v for k, v in manifest.items() if k not in ("config", "versions")},
-        equity=_equity_floats(result.equity.equity_units),
-        fills=marks,
-        halted_reason=result.disarmed or result.halted,
-        span=_span(result),
-    )
-    (directory / "report.html").write_text(page, encoding="utf-8", newline="\n")
+    # every file is rendered here and written by a worker thread meanwhile
+    with BackgroundWriter() as writer:
+        chain = AuditChain()
+        writer.write_file(directory / "audit.jsonl", _audit_chunks(result, chain))
+        stream_hash = chain.last_hash
+        writer.write_file(directory / "orders.csv", orders_csv_chunks(result.orders))
+        writer.write_file(directory / "fills.csv", fills_csv_chunks(result.fills))
+        writer.write_file(directory / "equity_curve.csv", equity_csv_chunks(result.equity))
+        manifest = build_manifest(result, stream_hash)
+        metrics = metrics_of(result)
+        writer.write_file(directory / "manifest.json", [_pretty(manifest).encode()])
+        writer.write_file(directory / "metrics.json", [_pretty(metrics).encode()])
+        # the report marks only the first fills: only those are located
+        marks = fill_marks(result.fills[:MAX_FILL_MARKS], result.equity.ts_us)
+        page = render_report(
+            title=f"Backtest {result.request.config.engine_id} {result.request.run_id}",
+            metrics=metrics,
+            manifest={k: v for k, v in manifest.items() if k not in ("config", "versions")},
+            equity=_equity_floats(result.equity.equity_units),
+            fills=marks,
+            halted_reason=result.disarmed or result.halted,
+            span=_span(result),
+        )
+        writer.write_file(directory / "report.html", [page.encode()])
     return RunArtifacts(directory, stream_hash, len(result.events), metrics)
 
 
