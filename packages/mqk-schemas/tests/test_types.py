@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import pytest
@@ -145,6 +145,16 @@ def unit_decimal_text_edges_match_normalize(value: Decimal, text: str) -> None:
 )
 def invariant_decimal_text_is_the_normalized_plain_text(value: Decimal) -> None:
     assert format_decimal(value) == _normalized_text(value)
+
+
+@pytest.mark.parametrize("text", ["NaN", "-Infinity", "Infinity"])
+def unit_non_finite_decimals_render_as_before(text: str) -> None:
+    assert format_decimal(Decimal(text)) == _normalized_text(Decimal(text)) == text
+
+
+def fault_a_signalling_nan_decimal_has_no_text() -> None:
+    with pytest.raises(InvalidOperation):
+        format_decimal(Decimal("sNaN"))
 
 
 def _normalized_text(value: Decimal) -> str:

@@ -54,7 +54,7 @@ def format_decimal(value: Decimal) -> str:
     text = str(value)
     # the common case, read off ``str`` (a hot path: every price and quantity an event
     # records): plain notation and too few digits for ``normalize`` to round
-    if len(text) <= _PLAIN_DIGITS and "E" not in text:
+    if len(text) <= _PLAIN_DIGITS and "E" not in text and value.is_finite():
         if "." in text:
             text = text.rstrip("0").rstrip(".")
         return "0" if text == "-0" else text
