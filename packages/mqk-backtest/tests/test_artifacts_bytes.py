@@ -67,16 +67,14 @@ from mqk_schemas import (
 
 
 def _ref_fixed_text(units: npt.NDArray[np.int64], places: int) -> pl.Series:
+    # the previous renderer's text, computed with Python ints (its polars abs() overflowed on
+    # the int64 minimum and printed "--922..."; the new one prints the true value)
     scale = 10**places
-    frame = pl.DataFrame({"u": pl.Series(units, dtype=pl.Int64)}).select(
-        pl.format(
-            "{}{}.{}",
-            pl.when(pl.col("u") < 0).then(pl.lit("-")).otherwise(pl.lit("")),
-            (pl.col("u").abs() // scale).cast(pl.String),
-            (pl.col("u").abs() % scale).cast(pl.String).str.zfill(places),
-        ).alias("text")
-    )
-    return frame.get_column("text")
+    texts = [
+        f"{'-' if u < 0 else ''}{abs(u) // scale}.{str(abs(u) % scale).zfill(places)}"
+        for u in units.tolist()
+    ]
+    return pl.Series("text", texts, dtype=pl.String)
 
 
 def _ref_equity_csv(curve: EquityCurve, path: Path, chunk_rows: int = 20_000) -> None:
@@ -364,10 +362,10 @@ def invariant_the_equity_csv_equals_the_reference_for_any_curve(
     shutil.rmtree(where)
 
 
-def unit_the_int64_minimum_keeps_the_text_the_csv_always_had(tmp_path: Path) -> None:
-    # abs() of the int64 minimum overflows in the string rendering; a chunk holding it is
-    # rendered that way still, so every file stays as it was (a drawdown reaches it only when
-    # equity falls below -922,337 times a positive peak)
+def unit_the_int64_minimum_is_printed_as_its_true_value(tmp_path: Path) -> None:
+    # abs() of the int64 minimum overflowed in the old string rendering ("--922..."); the
+    # decimal rendering prints it exactly (a drawdown reaches it only when equity falls below
+    # -922,337 times a positive peak)
     curve = EquityCurve(
         np.array([0, 60_000_000], dtype=np.int64),
         np.array([_I64.min, -1], dtype=np.int64),
@@ -378,7 +376,7 @@ def unit_the_int64_minimum_keeps_the_text_the_csv_always_had(tmp_path: Path) -> 
 
     assert (tmp_path / "equity.csv").read_text().splitlines() == [
         "ts_close_utc,cash,equity,drawdown,exposed",
-        "1970-01-01T00:00:00Z,--92233720369.45224192,92233720368.54775807,0.0000000000,1",
+        "1970-01-01T00:00:00Z,-92233720368.54775808,92233720368.54775807,0.0000000000,1",
         "1970-01-01T00:01:00Z,-0.00000001,92233720368.54775807,0.0000000000,0",
     ]
 

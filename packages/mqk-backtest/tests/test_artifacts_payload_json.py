@@ -10,6 +10,7 @@ whenever the fast path answers, its text is exactly the plain path's.
 from __future__ import annotations
 
 import enum
+import math
 import uuid
 from collections import OrderedDict
 from datetime import UTC, datetime, timedelta, timezone
@@ -23,7 +24,7 @@ from hypothesis import strategies as st
 
 from mqk_backtest._payload_json import payload_json
 from mqk_backtest._stream import EventStream, _plain, record_json
-from mqk_schemas import Action, Side, Topic, format_decimal
+from mqk_schemas import Action, ExactnessError, Side, Topic, format_decimal
 
 
 class _Level(enum.IntEnum):
@@ -199,10 +200,10 @@ def contract_event_stream_add_records_the_plain_paths_text() -> None:
     }
     stream = EventStream(uuid.UUID(int=1), "MAIN")
     stream.add(datetime(2024, 5, 29, tzinfo=UTC), Topic.RISK, "ORDER_REFUSED", payload)
-    # a float is left to the plain path, which has never rendered one (it recurses until
-    # Python stops it): the fallback keeps that behaviour exactly
-    with pytest.raises(RecursionError):
-        stream.add(datetime(2024, 5, 29, tzinfo=UTC), Topic.RISK, "ODD", {"price": 1.5})
+    # a float is left to the plain path, which renders a finite one as canonical JSON does
+    # and refuses the others with a typed error (it used to recurse until Python stopped it)
+    with pytest.raises(ExactnessError, match="nan is not finite"):
+        stream.add(datetime(2024, 5, 29, tzinfo=UTC), Topic.RISK, "ODD", {"price": math.nan})
 
     (first,) = stream.records
     assert record_json(first["payload"]) == _old(payload)

@@ -31,6 +31,11 @@ class OrderLog(Sequence[Order]):
     def __len__(self) -> int:
         return len(self._records)
 
+    def records(self) -> Iterator[OrderRecord]:
+        """The compact records, oldest first (what the CSV writer reads without building
+        :class:`Order` models)."""
+        return iter(self._records)
+
     @overload
     def __getitem__(self, index: int) -> Order: ...
 

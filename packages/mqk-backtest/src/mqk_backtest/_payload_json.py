@@ -36,24 +36,10 @@ def utc_text(value: datetime) -> str:
     return format_utc(value)
 
 
-_DECIMALS: dict[Decimal, str] = {}
-
-
-def _decimal_text(value: Decimal) -> str:
-    """``format_decimal(value)``, remembered (a run's sizes and prices repeat); equal
-    Decimals format alike, so a value may stand for its equals."""
-    text = _DECIMALS.get(value)
-    if text is None:
-        if len(_DECIMALS) >= 4096:
-            _DECIMALS.clear()
-        text = _DECIMALS[value] = format_decimal(value)
-    return text
-
-
 def _default(value: Any) -> Any:
     kind = type(value)
     if kind is Decimal:
-        return _decimal_text(value)
+        return format_decimal(value)
     if kind is datetime:
         return utc_text(value)
     if isinstance(value, Enum):

@@ -9,6 +9,7 @@ the records back as plain dicts on access and as canonical JSON lines for the au
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
@@ -18,7 +19,14 @@ from operator import itemgetter
 from typing import Any, overload
 
 from mqk_backtest._payload_json import payload_json
-from mqk_schemas import Topic, event_id_text_range, format_decimal, format_utc, jsonable
+from mqk_schemas import (
+    ExactnessError,
+    Topic,
+    event_id_text_range,
+    format_decimal,
+    format_utc,
+    jsonable,
+)
 
 __all__ = ["EventLog", "EventStream", "json_text", "record_json"]
 
@@ -235,6 +243,10 @@ def _plain(value: Any) -> Any:
     """Plain JSON types with exact decimals as strings (so a record needs no custom encoder)."""
     kind = type(value)
     if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is float:  # as canonical JSON has them: finite only
+        if not math.isfinite(value):
+            raise ExactnessError(f"{value} is not finite and has no canonical JSON form")
         return value
     if kind is Decimal:
         return format_decimal(value)

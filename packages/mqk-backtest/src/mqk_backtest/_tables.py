@@ -90,7 +90,7 @@ def _order_rows(orders: Sequence[Order]) -> Iterator[str]:
     if isinstance(orders, OrderLog):
         # the columnar kernel's MARKET GTC orders, read off its compact records
         market, gtc = OrderType.MARKET.value, TimeInForce.GTC.value
-        for record in orders._records:
+        for record in orders.records():
             coid, symbol, side, quantity, status, filled, average, _, created, updated = record
             yield (
                 f"{coid},{symbol},{val(side)},{market},{dec(quantity)},,,{gtc},"
@@ -157,29 +157,10 @@ def drawdown_units(equity: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     return np.round(np.where(peak > 0, drawdown - 1.0, 0.0) * 1e10).astype(np.int64)
 
 
-_I64_MIN = int(np.iinfo(np.int64).min)
-
-
-def _fixed(name: str, places: int, units: npt.NDArray[np.int64]) -> pl.Expr:
+def _fixed(name: str, places: int) -> pl.Expr:
     """Column ``name`` of integer units of 10**-places as an exact decimal of ``places``
     decimals (the CSV writer prints every decimal place)."""
-    if units.shape[0] and int(units.min()) == _I64_MIN:
-        return _fixed_text(name, places)
     expr: pl.Expr = (pl.col(name).cast(pl.Decimal(38, places)) / 10**places).alias(name)
-    return expr
-
-
-def _fixed_text(name: str, places: int) -> pl.Expr:
-    """The text the CSV always had for a chunk holding the int64 minimum (whose ``abs``
-    overflows: it reads ``--922...``); the decimal path would print its true value."""
-    scale = 10**places
-    units = pl.col(name)
-    expr: pl.Expr = pl.format(
-        "{}{}.{}",
-        pl.when(units < 0).then(pl.lit("-")).otherwise(pl.lit("")),
-        (units.abs() // scale).cast(pl.String),
-        (units.abs() % scale).cast(pl.String).str.zfill(places),
-    ).alias(name)
     return expr
 
 
@@ -210,9 +191,9 @@ def equity_csv_chunks(curve: EquityCurve, chunk_rows: int = 25_000) -> Iterator[
             }
         ).select(
             pl.col("ts_close_utc").cast(pl.Datetime("us")),
-            _fixed("cash", 8, curve.cash_units[part]),
-            _fixed("equity", 8, curve.equity_units[part]),
-            _fixed("drawdown", 10, drawdown[part]),
+            _fixed("cash", 8),
+            _fixed("equity", 8),
+            _fixed("drawdown", 10),
             pl.col("exposed"),
         ).write_csv(
             buffer,
