@@ -149,9 +149,14 @@ def fill_marks(fills: Sequence[Fill], stamps: npt.NDArray[np.int64]) -> list[Fil
     ]
 
 
-def drawdown_units(equity: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """Drawdown from the running peak in 1e-10 units (0 while the peak is not positive)."""
+def drawdown_units(
+    equity: npt.NDArray[np.int64], peak_before: int | None = None
+) -> npt.NDArray[np.int64]:
+    """Drawdown from the running peak in 1e-10 units (0 while the peak is not positive);
+    ``peak_before`` is the peak of the steps before ``equity`` (a curve taken in parts)."""
     peak = np.maximum.accumulate(equity)
+    if peak_before is not None:
+        np.maximum(peak, peak_before, out=peak)
     drawdown = np.zeros(equity.shape[0], dtype=np.float64)
     np.divide(equity, peak, out=drawdown, where=peak > 0)
     return np.round(np.where(peak > 0, drawdown - 1.0, 0.0) * 1e10).astype(np.int64)
@@ -175,18 +180,22 @@ def equity_csv_chunks(curve: EquityCurve, chunk_rows: int = 25_000) -> Iterator[
     """``equity_curve.csv``: close time, cash, equity, drawdown and exposure per bar step,
     rendered ``chunk_rows`` rows at a time (a long run's curve has a row per bar; its text
     whole would hold several copies of it in memory)."""
-    drawdown = drawdown_units(curve.equity_units)
     exposed = curve.exposed.view(np.int8) if curve.exposed.dtype == np.bool_ else curve.exposed
     total = int(curve.ts_us.shape[0])
+    peak: int | None = None  # the running peak carried from chunk to chunk
     for start in range(0, max(total, 1), chunk_rows):
         part = slice(start, start + chunk_rows)
+        equity = curve.equity_units[part]
+        drawdown = drawdown_units(equity, peak)
+        if equity.shape[0]:
+            peak = int(equity.max()) if peak is None else max(peak, int(equity.max()))
         buffer = io.BytesIO()
         pl.DataFrame(
             {
                 "ts_close_utc": pl.Series(curve.ts_us[part], dtype=pl.Int64),
                 "cash": pl.Series(curve.cash_units[part], dtype=pl.Int64),
                 "equity": pl.Series(curve.equity_units[part], dtype=pl.Int64),
-                "drawdown": pl.Series(drawdown[part], dtype=pl.Int64),
+                "drawdown": pl.Series(drawdown, dtype=pl.Int64),
                 "exposed": pl.Series(exposed[part], dtype=pl.Int8),
             }
         ).select(
