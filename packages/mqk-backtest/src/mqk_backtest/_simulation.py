@@ -49,6 +49,7 @@ from mqk_backtest._envelope import OutsideEnvelope, envelope_problem
 from mqk_backtest._fills import FillRecorder
 from mqk_backtest._request import BacktestRequest, BacktestResult, EquityCurve
 from mqk_backtest._stream import EventStream
+from mqk_backtest._targets import vectorised_targets
 from mqk_backtest.errors import BacktestInputError
 from mqk_execution import (
     AllocationGuardCheck,
@@ -79,13 +80,11 @@ from mqk_schemas import (
     format_decimal,
 )
 from mqk_strategy import (
-    BarArrays,
     StrategyEvent,
     StrategyEventType,
     StrategyHost,
     StrategyRegistry,
     StrategySignal,
-    TargetSeries,
     VectorisedStrategy,
     fixed_to_decimal,
 )
@@ -322,58 +321,8 @@ class _Simulation:
         strategy = registry.build(specs[0].name, specs[0].params)
         if not isinstance(strategy, VectorisedStrategy):
             return None
-        cols = self._cols
-        rows = cols.sym.shape[0]
-        quantity = np.zeros(rows, dtype=np.int64)
-        active = np.zeros(rows, dtype=np.bool_)
-        levels: dict[str, npt.NDArray[np.int64]] = {}  # stops and take-profits, if any
         assert self._scan is not None
-        actions = self._scan.actions
-        if cols.order is not None:
-            actions = actions[cols.order]
-        ok = actions != 1  # rows the gate REJECTs never reach the strategy
-        ok &= cols.complete
-        for index, symbol in enumerate(cols.symbols):
-            picked = np.flatnonzero((cols.sym == index) & ok)
-            if picked.size == 0:
-                continue
-            # every row (one clean symbol): views of the columns instead of copies
-            rows_of: slice | npt.NDArray[np.int64] = slice(None) if picked.size == rows else picked
-            arrays = BarArrays(
-                symbol=symbol,
-                ts_close_us=cols.ts[rows_of],
-                open=cols.open[rows_of],
-                high=cols.high[rows_of],
-                low=cols.low[rows_of],
-                close=cols.close[rows_of],
-                volume=cols.volume[rows_of].astype(np.float64) / SCALE,
-            )
-            try:
-                series: TargetSeries = strategy.targets_vectorised(arrays)
-            except Exception:
-                return None  # the bar-by-bar host will meet (and record) the same error
-            del arrays
-            quantity[rows_of] = series.quantity
-            active[rows_of] = series.active
-            for name in ("stop", "take_profit"):
-                values = getattr(series, name)
-                if values is not None and values.any():
-                    levels.setdefault(name, np.zeros(rows, dtype=np.int64))[rows_of] = values
-        none = np.broadcast_to(np.int64(0), (rows,))  # no levels: zeros that take no memory
-        stop = levels.get("stop", none)
-        take_profit = levels.get("take_profit", none)
-        change = np.zeros(rows, dtype=np.bool_)
-        for index in range(len(cols.symbols)):
-            rows_of = np.flatnonzero((cols.sym == index) & active)
-            if rows_of.size:
-                q = quantity[rows_of]
-                s = stop[rows_of]
-                t = take_profit[rows_of]
-                moved = np.r_[True, (q[1:] != q[:-1]) | (s[1:] != s[:-1]) | (t[1:] != t[:-1])]
-                change[rows_of[moved]] = True
-        return FastTargets(
-            quantity, active, stop, take_profit, np.flatnonzero(change).astype(np.int64)
-        )
+        return vectorised_targets(strategy, self._cols, self._scan.actions)
 
     def _signal_targets(
         self, row: int
