@@ -119,7 +119,7 @@ def invariant_the_fast_payload_json_equals_the_plain_path_whenever_it_answers(
 _engine_leaves = st.one_of(
     st.none(),
     st.booleans(),
-    st.integers(),
+    st.integers(-(2**63), 2**64 - 1),  # orjson's range (a larger int takes the plain path)
     st.text(max_size=8),
     st.decimals(allow_nan=False, allow_infinity=False),
     st.builds(
@@ -170,6 +170,8 @@ def invariant_engine_shaped_payloads_take_the_fast_path_with_the_same_text(
         {"x": _Odd.TEXT, "y": 2.0},
         {"x": datetime(2024, 1, 1)},
         {"x": Decimal("sNaN")},
+        {"x": 2**64},
+        {"x": [-(2**63) - 1]},
     ],
 )
 def unit_unusual_payloads_are_left_to_the_plain_path(payload: dict[str, Any]) -> None:
@@ -213,3 +215,14 @@ def contract_event_stream_add_records_the_plain_paths_text() -> None:
         '"levels":{"high":20},"ts":"2024-05-29T17:38:00Z"}}'
     )
     assert format_decimal(Decimal("100.00")) == "100"
+
+
+def unit_every_character_is_escaped_as_the_plain_path_escapes_it() -> None:
+    # orjson and the standard library must agree on which characters are escaped and how
+    # (control characters, quotes, backslashes; everything else as is, ensure_ascii off)
+    characters = [chr(c) for c in [*range(0x3000), *range(0xE000, 0x10000, 7), 0x10FFFF]]
+    text = "".join(characters)
+    payload = {"text": text, "words": characters[:256], **{c: c for c in characters[:128]}}
+
+    assert payload_json(payload) == _old(payload)
+    assert payload_json({"lone": "\ud800"}) is None  # a lone surrogate: the plain path's
