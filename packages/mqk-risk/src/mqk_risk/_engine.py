@@ -13,6 +13,7 @@ from mqk_risk._inputs import exact, require_engine_id, require_utc
 from mqk_risk._limits import RiskLimits
 from mqk_risk._order_limits import OrderLimits, breach_decision, limit_breach, valuation_price
 from mqk_risk._pdt import PdtBook
+from mqk_risk._reduce import closes_position, is_risk_reducing, signed_quantity
 from mqk_risk._state import ActiveSwitch, DayTrade, RecordedReject, RiskState
 from mqk_risk._storm import RejectWindow
 from mqk_risk._switches import DEFAULT_ACTIONS, KillSwitch, TradingState
@@ -44,7 +45,6 @@ _NO_DECISIONS: tuple[Decision, ...] = ()
 _ALLOW = Decision.allow()
 _EMPTY_REPORT = RiskReport()
 _STICKY_ACTIONS = (Action.HALT_NEW, Action.FLATTEN_AND_HALT, Action.DISARM)
-_BUY = Side.BUY
 _MARKET = OrderType.MARKET
 _ACTIVE = TradingState.ACTIVE
 _DISARMED = TradingState.DISARMED
@@ -323,17 +323,10 @@ class RiskEngine:
         before = portfolio.position(symbol)
         if before.__class__ is not Decimal or not before.is_finite():
             before = exact(before, "position")
-        # the same operators as is_risk_reducing / signed_quantity (thread context)
-        if side is _BUY:
-            after = before + quantity
-            worst_after = after + pending
-            total = quantity + pending
-            reducing = before < _ZERO and total <= -before
-        else:
-            after = before + -quantity
-            worst_after = after + -pending
-            total = quantity + pending
-            reducing = before > _ZERO and total <= before
+        after = before + signed_quantity(side, quantity)
+        # worst case: this order and the engine's other open orders on its side all fill
+        worst_after = after + signed_quantity(side, pending)
+        reducing = is_risk_reducing(before, side, quantity + pending)
         session = context.session
         if session is None:
             session = self._session_of(ts)
@@ -347,11 +340,7 @@ class RiskEngine:
                 list(self._active_codes),
                 self._evidence(ts, intent, before, after, pending),
             )
-        if (
-            self._pdt_enabled
-            and before != _ZERO
-            and (after < before if before > _ZERO else after > before)  # closes_position
-        ):
+        if self._pdt_enabled and closes_position(before, after):
             opened = pdt.at_limit(symbol, session)
             if opened is not None:
                 value = exact(portfolio.equity, "equity")
