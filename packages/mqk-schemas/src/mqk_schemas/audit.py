@@ -8,7 +8,6 @@ from that line on, and :func:`verify_audit_lines` names the first broken line (1
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -56,20 +55,16 @@ class AuditChain:
         :func:`~mqk_schemas.canonical_json` or ``json.dumps(..., sort_keys=True,
         separators=(",", ":"), ensure_ascii=False)`` over plain JSON types.
         """
-        digest = _link(self._last_hash, record_json)
-        line = f'{{"hash":"{digest}","prev_hash":"{self._last_hash}","record":{record_json}}}'
-        self._last_hash = digest
-        return line
+        return self.lines_for_jsons((record_json,))[0]
 
     def lines_for_jsons(self, records_json: Iterable[str]) -> list[str]:
         """:meth:`line_for_json` of each record in turn, in one call (a run's audit log chains
         a hundred thousand records and more)."""
-        sha256 = hashlib.sha256
         last = self._last_hash
         lines: list[str] = []
         append = lines.append
         for record_json in records_json:
-            digest = sha256((last + record_json).encode()).hexdigest()
+            digest = _link(last, record_json)
             append(f'{{"hash":"{digest}","prev_hash":"{last}","record":{record_json}}}')
             last = digest
         self._last_hash = last

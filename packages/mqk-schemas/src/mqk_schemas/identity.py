@@ -96,13 +96,10 @@ def event_id_text_range(run_id: uuid.UUID, start: int, stop: int) -> list[str]:
     """``[str(event_id(run_id, seq)) for seq in range(start, stop)]``, built in bulk."""
     head = _event_id_head(run_id)
     sha1 = hashlib.sha1
-    variant = _VARIANT
-    out: list[str] = []
-    append = out.append
-    for seq in range(start, stop):
-        h = sha1(b"%b%d" % (head, seq), usedforsecurity=False).hexdigest()
-        append(f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{variant[h[16]]}{h[17:20]}-{h[20:32]}")
-    return out
+    return [
+        _uuid5_text(sha1(b"%b%d" % (head, seq), usedforsecurity=False).hexdigest())
+        for seq in range(start, stop)
+    ]
 
 
 def _event_id_head(run_id: uuid.UUID) -> bytes:
