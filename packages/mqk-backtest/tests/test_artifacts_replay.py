@@ -274,10 +274,10 @@ def unit_rewriting_a_run_directory_replaces_it_whole(tmp_path: Path) -> None:
 def invariant_the_equity_curve_is_the_same_whatever_the_chunk_size(
     tmp_path: Path, chunk_rows: int
 ) -> None:
-    from mqk_backtest.artifacts import _equity_csv
+    from mqk_backtest._tables import write_equity_csv
 
     result, out = _run(tmp_path)
-    _equity_csv(result, tmp_path / "chunked.csv", chunk_rows=chunk_rows)
+    write_equity_csv(result.equity, tmp_path / "chunked.csv", chunk_rows=chunk_rows)
 
     whole = (out / "equity_curve.csv").read_bytes()
     assert (tmp_path / "chunked.csv").read_bytes() == whole

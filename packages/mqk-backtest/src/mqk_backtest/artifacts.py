@@ -26,7 +26,6 @@ from mqk_backtest._tables import (
     fill_marks,
     fills_csv_chunks,
     orders_csv_chunks,
-    write_equity_csv,
 )
 from mqk_backtest._writer import BackgroundWriter
 from mqk_backtest.errors import ArtifactError
@@ -175,25 +174,11 @@ def build_manifest(result: BacktestResult, event_stream_hash: str) -> dict[str, 
     }
 
 
-def _equity_csv(result: BacktestResult, path: Path, chunk_rows: int = 25_000) -> None:
-    """``equity_curve.csv`` of ``result``, ``chunk_rows`` rows at a time."""
-    write_equity_csv(result.equity, path, chunk_rows)
-
-
 def event_stream_hash(result: BacktestResult) -> str:
     """The audit chain's final hash over ``result``'s event stream (what replay proves)."""
     chain = AuditChain()
     for batch in result.events.line_batches():
         chain.lines_for_jsons(batch)
-    return chain.last_hash
-
-
-def _write_audit(result: BacktestResult, path: Path) -> str:
-    """Write ``audit.jsonl``; returns the chain's final hash."""
-    chain = AuditChain()
-    with path.open("wb") as handle:
-        for chunk in _audit_chunks(result, chain):
-            handle.write(chunk)
     return chain.last_hash
 
 
