@@ -37,7 +37,6 @@ from mqk_backtest import (
 )
 from mqk_backtest._columns import SCALE, epoch_us
 from mqk_backtest._orders import OrderLog, OrderRecord
-from mqk_backtest._payload_json import utc_text
 from mqk_backtest._request import EquityCurve
 from mqk_backtest._stream import EventLog, json_text, record_json
 from mqk_backtest._tables import (
@@ -391,12 +390,6 @@ _aware = st.builds(
     st.datetimes(min_value=datetime(2, 1, 2), max_value=datetime(9998, 12, 30)),
     _zones,
 )
-
-
-@settings(max_examples=400, deadline=None)
-@given(moment=_aware)
-def invariant_utc_text_equals_format_utc(moment: datetime) -> None:
-    assert utc_text(moment) == format_utc(moment)
 
 
 _decimals = st.one_of(

@@ -19,6 +19,7 @@ from mqk_schemas import (
     Side,
     canonical_json,
     format_decimal,
+    format_utc,
     to_decimal,
     to_utc,
 )
@@ -169,3 +170,25 @@ def unit_bar_json_roundtrip_is_exact() -> None:
         '{"close":101,"high":101.25,"is_complete":true,"low":99.75,"open":100.5,'
         '"symbol":"AAPL","timeframe":"1d","ts_close_utc":"2024-03-04T21:00:00Z","volume":1200}'
     )
+
+
+_zones = st.one_of(
+    st.just(UTC),
+    st.just(timezone(timedelta(0))),
+    st.builds(lambda m: timezone(timedelta(minutes=m)), st.integers(-23 * 60, 23 * 60)),
+    st.builds(lambda s: timezone(timedelta(seconds=s)), st.integers(-86399, 86399).filter(bool)),
+)
+
+
+@given(
+    moment=st.builds(
+        lambda moment, zone: moment.replace(tzinfo=UTC).astimezone(zone),
+        st.datetimes(min_value=datetime(2, 1, 2), max_value=datetime(9998, 12, 30)),
+        _zones,
+    )
+)
+def invariant_utc_text_is_the_strftime_rendering_in_utc(moment: datetime) -> None:
+    # format_utc reads a UTC time off isoformat(); the reference converts and uses strftime
+    utc = moment.astimezone(UTC)
+    micro = f".{utc.microsecond:06d}" if utc.microsecond else ""
+    assert format_utc(moment) == utc.strftime("%Y-%m-%dT%H:%M:%S") + micro + "Z"

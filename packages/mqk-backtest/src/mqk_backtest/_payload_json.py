@@ -23,20 +23,11 @@ import orjson
 
 from mqk_schemas import format_decimal, format_utc
 
-__all__ = ["payload_json", "utc_text"]
+__all__ = ["payload_json"]
 
 
 class _UnusualError(Exception):
     """A value the fast path does not render (the caller's plain-types path does)."""
-
-
-def utc_text(value: datetime) -> str:
-    """:func:`~mqk_schemas.format_utc` of ``value``, read off ``isoformat`` when it is
-    already in UTC (a year of four digits, as ``strftime`` writes it)."""
-    iso = value.isoformat()
-    if iso.endswith("+00:00") and value.year >= 1000:
-        return iso[:-6] + "Z"
-    return format_utc(value)
 
 
 def _default(value: Any) -> Any:
@@ -44,7 +35,7 @@ def _default(value: Any) -> Any:
     if kind is Decimal:
         return format_decimal(value)
     if kind is datetime:
-        return utc_text(value)
+        return format_utc(value)
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, Mapping):

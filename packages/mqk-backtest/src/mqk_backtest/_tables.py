@@ -21,10 +21,9 @@ import polars as pl
 
 from mqk_backtest._columns import epoch_us
 from mqk_backtest._orders import OrderLog
-from mqk_backtest._payload_json import utc_text
 from mqk_backtest._request import EquityCurve
 from mqk_backtest.report import FillMark
-from mqk_schemas import Fill, Order, OrderType, TimeInForce, format_decimal
+from mqk_schemas import Fill, Order, OrderType, TimeInForce, format_decimal, format_utc
 
 __all__ = [
     "drawdown_units",
@@ -86,7 +85,7 @@ def orders_csv_chunks(orders: Sequence[Order], chunk_rows: int = 4096) -> Iterat
 
 
 def _order_rows(orders: Sequence[Order]) -> Iterator[str]:
-    dec, val, ts = _decimal_texts(), _value_texts(), utc_text
+    dec, val, ts = _decimal_texts(), _value_texts(), format_utc
     if isinstance(orders, OrderLog):
         # the columnar kernel's MARKET GTC orders, read off its compact records
         market, gtc = OrderType.MARKET.value, TimeInForce.GTC.value
@@ -121,7 +120,7 @@ def fills_csv_chunks(fills: Iterable[Fill], chunk_rows: int = 4096) -> Iterator[
 
 
 def _fill_rows(fills: Iterable[Fill]) -> Iterator[str]:
-    dec, val, ts = _decimal_texts(), _value_texts(), utc_text
+    dec, val, ts = _decimal_texts(), _value_texts(), format_utc
     for fill in fills:
         yield (
             f"{fill.broker_fill_id},{fill.client_order_id},{fill.symbol},{val(fill.side)},"

@@ -77,6 +77,9 @@ def to_utc(value: datetime) -> datetime:
 
 def format_utc(value: datetime) -> str:
     """Render a UTC timestamp as ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z``."""
+    iso = value.isoformat()
+    if iso.endswith("+00:00") and value.year >= 1000:  # already UTC (a hot path): read it off
+        return iso[:-6] + "Z"
     value = to_utc(value)
     text = value.strftime("%Y-%m-%dT%H:%M:%S")
     if value.microsecond:
