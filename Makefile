@@ -15,9 +15,12 @@ PYTEST_FLAGS ?= -q -p no:cacheprovider
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
 
-install:  ## install uv if missing, then the locked workspace environment
+install:  ## install uv if missing, then the locked workspace environment (compiled to bytecode)
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
-	@$(UV) sync --locked --quiet
+	@$(UV) sync --locked --quiet --compile-bytecode
+	@# the workspace's own sources too: with PYTHONDONTWRITEBYTECODE set (common in containers)
+	@# every command would otherwise recompile them at start-up
+	@$(UV) run --locked --quiet python -m compileall -q -j 0 packages/*/src apps/*/src >/dev/null
 
 demo: install  ## run the main job end to end on SQLite and the shipped sample data
 	@bash examples/demo.sh
