@@ -187,6 +187,7 @@ class ColumnarKernel:
         self._seq = 0
         self._broker_seq = 0
         self._decimals: dict[int, Decimal] = {}  # target quantities (1e-8 units) as Decimals
+        self._sessions: dict[int, date] = {}  # session day number -> its date
         self._planner = OrderPlanner(
             cols, targets.quantity, self._asked_rows, self._next_row, costs
         )
@@ -217,6 +218,10 @@ class ColumnarKernel:
         self._recompute(block, start, plan)
         block.texts = self._steps.texts(block.busy)
         sends = by_step(plan)
+        # the block's close times and sessions as Python ints, read once per busy step
+        closes = cols.ts[cols.step_start[start:stop]].tolist()
+        days = self._session_day[start:stop].tolist()
+        first_breach = self._steps.first_breach
         done = start - 1
         k = 0
         while True:
@@ -225,13 +230,13 @@ class ColumnarKernel:
             # itself) at or below the risk floor trips a switch there, as bar by bar
             # (a marked step is left to the risk engine itself: a new session moves its floor)
             last = upcoming if upcoming == stop or block.marked[upcoming - start] else upcoming + 1
-            breach = self._steps.first_breach(block, done + 1, last, self._risk.equity_floor)
+            breach = first_breach(block, done + 1, last, self._risk.equity_floor)
             if breach is None and k == len(block.busy):
                 break
             step = breach if breach is not None else upcoming
-            now = utc(int(cols.ts[int(cols.step_start[step])]))
+            now = utc(closes[step - start])
             self._text = block.texts.get(step)
-            session = _DAY0 + timedelta(days=int(self._session_day[step]))
+            session = self._session(days[step - start])
             self._fill_due(step, now, session)
             marked = breach is not None or bool(block.marked[step - start])
             todo = sends.get(step, [])
@@ -261,6 +266,13 @@ class ColumnarKernel:
             elif step == upcoming:
                 k += 1
         self._steps.close(block)
+
+    def _session(self, day: int) -> date:
+        """The session date of ``day`` (days since 1970-01-01), made once per session."""
+        session = self._sessions.get(day)
+        if session is None:
+            session = self._sessions[day] = _DAY0 + timedelta(days=day)
+        return session
 
     def _recompute(self, block: Block, first: int, plan: list[Planned]) -> None:
         """The block's columns from ``first`` on, from the ledger's state now, the working
@@ -415,7 +427,8 @@ class ColumnarKernel:
         due = self._due.pop(step, None)
         if due is None:
             return
-        due.sort(key=lambda w: w.plan.fill_row)
+        if len(due) > 1:
+            due.sort(key=lambda w: w.plan.fill_row)
         for sent in due:
             self._working[sent.plan.sym].remove(sent)
             record, fill = self._fill(sent, now)
