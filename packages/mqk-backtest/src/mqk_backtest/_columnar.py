@@ -188,6 +188,7 @@ class ColumnarKernel:
         self._broker_seq = 0
         self._decimals: dict[int, Decimal] = {}  # target quantities (1e-8 units) as Decimals
         self._sessions: dict[int, date] = {}  # session day number -> its date
+        self._quantities: dict[Decimal, Decimal] = {}  # order quantities, one object each
         self._planner = OrderPlanner(
             cols, targets.quantity, self._asked_rows, self._next_row, costs
         )
@@ -456,7 +457,7 @@ class ColumnarKernel:
         if delta == 0:
             raise OutsideEnvelope(f"the plan of {symbol} disagrees with its position")
         side = _BUY if delta > 0 else _SELL
-        quantity = abs(delta)
+        quantity = self._shared(abs(delta))  # kept by the order record and the fill
         reduce_only = current != 0 and abs(wanted) < abs(current) and (wanted * current) >= 0
         seq = self._seq
         self._seq += 1
@@ -554,6 +555,12 @@ class ColumnarKernel:
             self._due.setdefault(planned.fill_step, []).append(sent)
         return True
 
+    def _shared(self, value: Decimal) -> Decimal:
+        """An earlier Decimal identical to ``value`` (value and exponent) if there is one, so a
+        long run's orders and fills hold one object per distinct quantity."""
+        known = self._quantities.setdefault(value, value)
+        return known if known.same_quantum(value) else value
+
     def _decimal(self, units: int) -> Decimal:
         """``units`` (1e-8) as the Decimal the strategy host makes of them (targets repeat:
         each is converted once)."""
@@ -589,7 +596,7 @@ class ColumnarKernel:
         if price is None:  # a free cost model: the planned price in cents
             price = Decimal(sent.plan.cents) * CENT
         fill_id = f"{sent.coid}-F1"
-        filled = _ZERO + sent.quantity
+        filled = _same(_ZERO + sent.quantity, sent.quantity)  # as the order manager sums it
         fill = trusted(
             Fill,
             {
@@ -616,4 +623,11 @@ class ColumnarKernel:
             correlation_id=sent.coid,
             ts_text=self._text,
         )
-        return self._order_record(sent, filled, (_ZERO + sent.quantity * price) / filled, now), fill
+        average = _same((_ZERO + sent.quantity * price) / filled, price)
+        return self._order_record(sent, filled, average, now), fill
+
+
+def _same(value: Decimal, known: Decimal) -> Decimal:
+    """``known`` when it is identical to ``value`` (value and exponent): one object kept
+    instead of two equal ones."""
+    return known if value == known and value.same_quantum(known) else value
