@@ -13,7 +13,7 @@ from mqk_backtest._envelope import OutsideEnvelope
 from mqk_execution import CENT, CostModel
 from mqk_schemas import Side
 
-__all__ = ["NO_STEP", "OrderPlanner", "Planned", "by_step", "find"]
+__all__ = ["NO_STEP", "OrderPlanner", "Planned", "by_step", "find", "preceding"]
 
 NO_STEP = -1
 """The fill step of an order that never fills."""
@@ -89,7 +89,7 @@ class OrderPlanner:
                 return []
             wanted, at = wanted[int(moved[0]) :], at[int(moved[0]) :]
         if not halted:
-            before = np.r_[np.int64(held), wanted[:-1]]
+            before = preceding(wanted, held)
             change = wanted != before
             at, wanted, before = _split_flips(at[change], wanted[change], before[change])
             refused = np.zeros(at.shape[0], dtype=np.bool_)
@@ -186,6 +186,15 @@ class OrderPlanner:
         self._prices[key] = (price, fee, planned.flow)
 
 
+def preceding(values: npt.NDArray[np.int64], first: int) -> npt.NDArray[np.int64]:
+    """Each element's predecessor in ``values``, ``first`` for the first one (what
+    ``np.r_[first, values[:-1]]`` gives, without its ~6 µs of overhead per call)."""
+    out = np.empty_like(values)
+    out[:1] = first
+    out[1:] = values[:-1]
+    return out
+
+
 def _plan_halted(
     at: npt.NDArray[np.int32], wanted: npt.NDArray[np.int64], held: int
 ) -> tuple[
@@ -193,7 +202,8 @@ def _plan_halted(
 ]:
     """Rows, targets, holdings and expected refusals of a halted engine's orders: exits
     pass, entries are refused (and keep what is held)."""
-    moved = np.r_[True, wanted[1:] != wanted[:-1]] if wanted.size else wanted.astype(bool)
+    moved = wanted != preceding(wanted, 0)
+    moved[:1] = True  # the first is always a move
     orders = []
     for row, want in zip(at[moved].tolist(), wanted[moved].tolist(), strict=True):
         if want == held:

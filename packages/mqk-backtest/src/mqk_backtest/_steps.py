@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mqk_backtest._columns import SCALE, Columns, decimal_floor_units, utc_texts
-from mqk_backtest._planner import Planned, find
+from mqk_backtest._planner import Planned, find, preceding
 
 __all__ = ["Block", "StepColumns"]
 
@@ -133,7 +133,7 @@ class StepColumns:
         equity = self.equity[first:stop]
         floor = decimal_floor_units(peak) if peak is not None else _LOWEST
         running = np.maximum.accumulate(np.maximum(equity, floor))
-        before = np.r_[np.int64(floor), running[:-1]]
+        before = preceding(running, floor)
         block.marked[lo:] = self._session_edge[first:stop] | (equity > before)
         busy = (block.orders[lo:] > 0) | (block.fills[lo:] > 0) | block.marked[lo:]
         block.busy = (first + np.flatnonzero(busy)).tolist()
