@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -280,9 +281,13 @@ def invariant_every_artifact_equals_the_reference_rendering_byte_for_byte(
         assert (tmp_path / "new" / name).read_bytes() == (tmp_path / "old" / name).read_bytes()
 
 
-def _broken_chunks(*_: object, **__: object) -> Iterator[bytes]:
-    yield b"ts_close_utc,cash,equity,drawdown,exposed\n"
-    raise OSError("disk full")
+def _broken_parts(*_: object, **__: object) -> Any:
+    def write(handle: Any) -> Iterator[None]:
+        handle.write(b"ts_close_utc,cash,equity,drawdown,exposed\n")
+        yield
+        raise OSError("disk full")
+
+    return write
 
 
 def _unwritable_chunks(*_: object, **__: object) -> Iterator[Any]:
@@ -292,7 +297,7 @@ def _unwritable_chunks(*_: object, **__: object) -> Iterator[Any]:
 @pytest.mark.parametrize(
     ("name", "broken", "error"),
     [
-        ("equity_csv_chunks", _broken_chunks, OSError),  # raised while rendering
+        ("equity_csv_parts", _broken_parts, OSError),  # raised by the equity curve's thread
         ("orders_csv_chunks", _unwritable_chunks, TypeError),  # raised by the writer thread
     ],
 )
@@ -317,6 +322,7 @@ def fault_a_failing_writer_leaves_no_run_directory_and_no_scratch(
 
     assert [p.name for p in (tmp_path / "runs").iterdir()] == ["one"]
     assert {p.name: p.read_bytes() for p in (tmp_path / "runs" / "one").iterdir()} == before
+    assert not any(t.name.startswith("mqk-artifact-writer") for t in threading.enumerate())
 
 
 # --- generated inputs -------------------------------------------------------------------------

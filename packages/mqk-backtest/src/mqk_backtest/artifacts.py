@@ -22,7 +22,7 @@ import numpy.typing as npt
 from mqk_backtest._columns import SCALE, utc
 from mqk_backtest._request import BacktestResult
 from mqk_backtest._tables import (
-    equity_csv_chunks,
+    equity_csv_parts,
     fill_marks,
     fills_csv_chunks,
     orders_csv_chunks,
@@ -224,14 +224,15 @@ def _occupied_by_something_else(directory: Path) -> bool:
 
 
 def _write_all(result: BacktestResult, directory: Path) -> RunArtifacts:
-    # every file is rendered here and written by a worker thread meanwhile
+    # polars renders and writes the equity curve on a thread of its own (without the GIL);
+    # every other file is rendered here and written by the worker thread meanwhile
     with BackgroundWriter() as writer:
+        writer.write_file_in_thread(directory / "equity_curve.csv", equity_csv_parts(result.equity))
         chain = AuditChain()
         writer.write_file(directory / "audit.jsonl", _audit_chunks(result, chain))
         stream_hash = chain.last_hash
         writer.write_file(directory / "orders.csv", orders_csv_chunks(result.orders))
         writer.write_file(directory / "fills.csv", fills_csv_chunks(result.fills))
-        writer.write_file(directory / "equity_curve.csv", equity_csv_chunks(result.equity))
         manifest = build_manifest(result, stream_hash)
         metrics = metrics_of(result)
         writer.write_file(directory / "manifest.json", [_pretty(manifest).encode()])
