@@ -5,14 +5,24 @@ code, message and evidence (contents and key order) for every order."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import bisect
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mqk_risk import KillSwitch, RiskContext, RiskEngine, TradingState
+from mqk_risk import (
+    DayTrade,
+    KillSwitch,
+    PdtLimits,
+    PdtMode,
+    RiskContext,
+    RiskEngine,
+    TradingState,
+)
+from mqk_risk._pdt import PdtBook
 from mqk_schemas import Action, Decision, OrderIntent, OrderType, Side
 
 D = Decimal
@@ -247,6 +257,11 @@ def invariant_check_equals_reference_over_random_sequences(
             )
             want = reference_check(engine, intent, context)
             same_decision(engine.check(intent, context), want)
+            # the adapters' entry point: the same decision from the context's fields
+            same_decision(
+                engine.check_order(intent, ts, portfolio, D(price), D(pending), kit.session_of(ts)),
+                want,
+            )
         elif kind == "fill":
             _, side, qty, symbol = item
             before = portfolio.position(symbol)
@@ -266,6 +281,10 @@ def invariant_check_equals_reference_over_random_sequences(
     # the lazily built PDT openings survive a snapshot round trip
     again = RiskEngine.from_state(engine.limits, engine.snapshot(), session_of=kit.session_of)
     assert again.snapshot() == engine.snapshot()
+    # and so does the halted refusal's text (rendered when the state changes)
+    intent = kit.intent("BUY", 10)
+    context = RiskContext(ts=ts, portfolio=portfolio, price=D(100), session=kit.session_of(ts))
+    same_decision(again.check(intent, context), reference_check(engine, intent, context))
 
 
 def scenario_pdt_and_gross_exposure_refusals_equal_reference(kit: Any) -> None:
@@ -299,3 +318,64 @@ def scenario_pdt_and_gross_exposure_refusals_equal_reference(kit: Any) -> None:
             portfolio.set("AAPL", before + fill.signed_quantity)
         ts += timedelta(minutes=1)
     assert seen == ["OK", "OK", "OK", "KILL_SWITCH_PDT", "OK", "KILL_SWITCH_MAX_GROSS_EXPOSURE"]
+
+
+def _reference_window(book: PdtBook) -> tuple[DayTrade, ...]:
+    """The day trades inside the window as they were found: a binary search over all of
+    them for the window's first session."""
+    sessions, _, trades = book.snapshot()
+    if not sessions:
+        return trades
+    return trades[bisect.bisect_left(trades, sessions[0], key=lambda t: t.session) :]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.integers(0, 12), max_size=6),
+    st.lists(st.integers(0, 12), max_size=8),
+    st.lists(
+        st.tuples(st.sampled_from(["open", "close", "observe"]), st.integers(0, 3)),
+        max_size=30,
+    ),
+    st.integers(1, 4),
+)
+def invariant_day_trades_in_window_equal_a_binary_search(
+    restored_sessions: list[int],
+    restored_trades: list[int],
+    steps: list[tuple[str, int]],
+    window: int,
+) -> None:
+    """The window's day trades (the PDT limit's count) are the binary search's, also after a
+    restore leaves trades older than the window (where the search is still needed)."""
+    day0 = date(2024, 1, 1)
+    at = datetime(2024, 1, 1, 15, tzinfo=UTC)
+    limits = PdtLimits(
+        mode=PdtMode.AUTO, equity_threshold=D(25000), max_day_trades=3, window_sessions=window
+    )
+    book = PdtBook(limits)
+    trades = [
+        DayTrade(symbol="AAPL", session=day0 + timedelta(days=d), opened_at=at, closed_at=at)
+        for d in restored_trades
+    ]
+    book.restore([day0 + timedelta(days=d) for d in restored_sessions], [], trades)
+    assert book.trades_in_window() == _reference_window(book)
+    day = max(restored_sessions + restored_trades, default=0)
+    for kind, step in steps:
+        day += step
+        session = day0 + timedelta(days=day)
+        when = at + timedelta(days=day)
+        if kind == "open":
+            book.record_fill("AAPL", D(0), D(10), session, when)
+        elif kind == "close":
+            book.record_fill("AAPL", D(10), D(0), session, when)
+        else:
+            book.observe(session)
+        assert book.trades_in_window() == _reference_window(book)
+        opened_at = book.at_limit("AAPL", session)
+        pending = book.pending_open("AAPL", session)
+        expected = (
+            pending.opened_at
+            if pending is not None and len(_reference_window(book)) >= limits.max_day_trades
+            else None
+        )
+        assert opened_at == expected

@@ -1,7 +1,8 @@
-"""Messages and evidence of the per-bar breaches and of refusals while halted (pure builders)."""
+"""Messages and evidence of the per-bar breaches and of refusals while halted (builders)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -10,7 +11,17 @@ from mqk_risk._inputs import timedelta_seconds
 from mqk_risk._switches import TradingState
 from mqk_schemas import Action, Decision, trusted
 
-__all__ = ["Breach", "daily_loss", "drawdown", "halted_refusal", "stale_data"]
+__all__ = [
+    "Breach",
+    "HaltText",
+    "daily_loss",
+    "drawdown",
+    "halted_refusal",
+    "halted_text",
+    "stale_data",
+]
+
+_REJECT = Action.REJECT
 
 Breach = tuple[str, dict[str, Any]]
 """A breach's human message and its evidence (exact decimals)."""
@@ -63,23 +74,35 @@ def stale_data(ts: datetime, data_ts: datetime, limit_seconds: int) -> Breach:
     )
 
 
-def halted_refusal(
-    engine_id: str, state: TradingState, active: list[str], evidence: dict[str, Any]
-) -> Decision:
-    """The REJECT of an order the trading state does not let through."""
+HaltText = tuple[str, str, str]
+"""What a halted engine's refusals say: reason code, message and trading state (its value)."""
+
+
+def halted_text(engine_id: str, state: TradingState, active: Sequence[str]) -> HaltText:
+    """The reason code, message and state of every refusal while ``state`` holds with the
+    ``active`` switches (the risk engine renders them once, when its state changes)."""
     disarmed = state is TradingState.DISARMED
     switches = ", ".join(active)
+    return (
+        "RISK_DISARMED" if disarmed else "RISK_HALTED",
+        (
+            f"engine {engine_id} is disarmed by {switches}; nothing passes"
+            if disarmed
+            else f"engine {engine_id} is halted by {switches}; only risk-reducing orders pass"
+        ),
+        state.value,
+    )
+
+
+def halted_refusal(text: HaltText, active: list[str], evidence: dict[str, Any]) -> Decision:
+    """The REJECT of an order the trading state does not let through: ``text`` from
+    :func:`halted_text`; ``evidence`` (the order's, built for this refusal) gets the trading
+    state and the ``active`` switch codes appended."""
+    reason_code, message, state = text
+    evidence["trading_state"] = state
+    evidence["active_switches"] = active
     # built from known-valid parts (a halted engine refuses every entry: a hot path)
     return trusted(
         Decision,
-        {
-            "action": Action.REJECT,
-            "reason_code": "RISK_DISARMED" if disarmed else "RISK_HALTED",
-            "message": (
-                f"engine {engine_id} is disarmed by {switches}; nothing passes"
-                if disarmed
-                else f"engine {engine_id} is halted by {switches}; only risk-reducing orders pass"
-            ),
-            "evidence": {**evidence, "trading_state": state.value, "active_switches": active},
-        },
+        {"action": _REJECT, "reason_code": reason_code, "message": message, "evidence": evidence},
     )

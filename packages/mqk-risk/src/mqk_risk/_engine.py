@@ -8,7 +8,15 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from mqk_risk._breaches import Breach, daily_loss, drawdown, halted_refusal, stale_data
+from mqk_risk._breaches import (
+    Breach,
+    HaltText,
+    daily_loss,
+    drawdown,
+    halted_refusal,
+    halted_text,
+    stale_data,
+)
 from mqk_risk._inputs import exact, require_engine_id, require_utc
 from mqk_risk._limits import RiskLimits
 from mqk_risk._order_limits import OrderLimits, breach_decision, limit_breach, valuation_price
@@ -83,6 +91,7 @@ class RiskEngine:
         "_engine_id",
         "_flatten",
         "_floor",
+        "_halt_text",
         "_last_equity",
         "_last_ts",
         "_limits",
@@ -115,6 +124,7 @@ class RiskEngine:
         self._pdt_enabled = self._pdt.enabled
         self._order_limits = OrderLimits.of(limits)
         self._active_codes: tuple[str, ...] = ()
+        self._halt_text: HaltText = ("", "", "")
         self._storm = RejectWindow(limits.reject_storm)
         self._active: dict[KillSwitch, ActiveSwitch] = {}
         self._state = TradingState.ACTIVE
@@ -305,16 +315,34 @@ class RiskEngine:
         orders shorting, position quantity, position notional, gross exposure, leverage.
         Reduce-ness and the limits assume ``context.pending_same_side`` fills too.
         """
+        return self.check_order(
+            intent,
+            context.ts,
+            context.portfolio,
+            context.price,
+            context.pending_same_side,
+            context.session,
+        )
+
+    def check_order(
+        self,
+        intent: OrderIntent,
+        ts: datetime,
+        portfolio: PortfolioView,
+        price: Decimal | None,
+        pending_same_side: Decimal = _ZERO,
+        session: date | None = None,
+    ) -> Decision:
+        """:meth:`check` with the :class:`RiskContext` fields as arguments (an adapter that
+        has them at hand builds no context object)."""
         if intent.engine_id != self._engine_id:
             raise EngineMismatchError(
                 f"intent {intent.client_order_id} of engine {intent.engine_id} checked by the "
                 f"risk engine of {self._engine_id}"
             )
-        ts = context.ts
         if ts.__class__ is not datetime or ts.tzinfo is not UTC:
             ts = require_utc(ts, "context.ts")
-        portfolio = context.portfolio
-        pending = context.pending_same_side
+        pending = pending_same_side
         if pending.__class__ is not Decimal or not pending.is_finite():
             pending = exact(pending, "context.pending_same_side")
         if pending < _ZERO:
@@ -324,10 +352,7 @@ class RiskEngine:
         if before.__class__ is not Decimal or not before.is_finite():
             before = exact(before, "position")
         after = before + signed_quantity(side, quantity)
-        # worst case: this order and the engine's other open orders on its side all fill
-        worst_after = after + signed_quantity(side, pending)
         reducing = is_risk_reducing(before, side, quantity + pending)
-        session = context.session
         if session is None:
             session = self._session_of(ts)
         pdt = self._pdt
@@ -335,21 +360,21 @@ class RiskEngine:
         state = self._state
         if state is not _ACTIVE and (state is _DISARMED or not reducing):
             return halted_refusal(
-                self._engine_id,
-                state,
+                self._halt_text,
                 list(self._active_codes),
                 self._evidence(ts, intent, before, after, pending),
             )
         if self._pdt_enabled and closes_position(before, after):
-            opened = pdt.at_limit(symbol, session)
-            if opened is not None:
+            opened_at = pdt.at_limit(symbol, session)
+            if opened_at is not None:
                 value = exact(portfolio.equity, "equity")
                 if value < pdt.equity_threshold:
                     evidence = self._evidence(ts, intent, before, after, pending)
-                    return pdt.refuse(symbol, session, opened, value, evidence)
+                    return pdt.refuse(symbol, session, opened_at, value, evidence)
         if reducing:
             return _ALLOW
-        price = context.price
+        # worst case: this order and the engine's other open orders on its side all fill
+        worst_after = after + signed_quantity(side, pending)
         if (
             intent.order_type is not _MARKET
             or price.__class__ is not Decimal
@@ -407,7 +432,7 @@ class RiskEngine:
         before = position_before
         if before.__class__ is not Decimal or not before.is_finite():
             before = exact(before, "position_before")
-        after = before + fill.signed_quantity
+        after = before + signed_quantity(fill.side, fill.quantity)  # as Fill.signed_quantity
         if session is None:
             session = self._session_of(fill.ts_utc)
         return self._pdt.record_fill(fill.symbol, before, after, session, fill.ts_utc)
@@ -610,6 +635,7 @@ class RiskEngine:
         else:
             self._state = TradingState.ACTIVE
         self._flatten = Action.FLATTEN_AND_HALT in actions
+        self._halt_text = halted_text(self._engine_id, self._state, self._active_codes)
         stale_armed = self._auto and KillSwitch.STALE_DATA not in self._active
         self._stale = self._limits.stale_data if stale_armed else _NEVER
         self._refloor()

@@ -74,10 +74,12 @@ class PdtBook:
 
     def _window_start(self) -> int:
         """Index of the first recorded day trade inside the window (trades are in time order,
-        so a binary search finds it)."""
-        if not self._sessions:
+        so a binary search finds it; usually the oldest one is inside: :meth:`observe` drops
+        older ones as the window moves, so only a restored book searches)."""
+        sessions, trades = self._sessions, self._trades
+        if not sessions or not trades or trades[0].session >= sessions[0]:
             return 0
-        return bisect.bisect_left(self._trades, self._sessions[0], key=lambda t: t.session)
+        return bisect.bisect_left(trades, sessions[0], key=lambda t: t.session)
 
     def pending_open(self, symbol: str, session: date) -> OpenedPosition | None:
         """The opening in ``session`` that a closing order on ``symbol`` would complete."""
@@ -147,24 +149,24 @@ class PdtBook:
         window already holds ``max_day_trades`` and the engine's ``equity()`` is below the
         threshold. ``equity`` is only read when the first two hold.
         """
-        opened = self.at_limit(symbol, session)
-        if opened is None:
+        opened_at = self.at_limit(symbol, session)
+        if opened_at is None:
             return None
         value = equity()
         if value >= self._limits.equity_threshold:
             return None
-        return self.refuse(symbol, session, opened, value, evidence)
+        return self.refuse(symbol, session, opened_at, value, evidence)
 
-    def at_limit(self, symbol: str, session: date) -> OpenedPosition | None:
-        """The opening a closing order on ``symbol`` in ``session`` would complete as a day
-        trade when the window already holds ``max_day_trades`` (else None): the first two
-        conditions of :meth:`refusal`, which reads the equity only then."""
+    def at_limit(self, symbol: str, session: date) -> datetime | None:
+        """When the opening that a closing order on ``symbol`` in ``session`` would complete
+        as a day trade happened, if the window already holds ``max_day_trades`` (else None):
+        the first two conditions of :meth:`refusal`, which reads the equity only then."""
         opened = self._opened.get(symbol)
         if opened is None or opened[0] != session:
             return None
         if len(self._trades) - self._window_start() < self._limits.max_day_trades:
             return None
-        return _opened_position(symbol, opened)
+        return opened[1]
 
     @property
     def equity_threshold(self) -> Decimal:
@@ -175,11 +177,11 @@ class PdtBook:
         self,
         symbol: str,
         session: date,
-        opened: OpenedPosition,
+        opened_at: datetime,
         value: Decimal,
         evidence: dict[str, Any],
     ) -> Decision:
-        """The KILL_SWITCH_PDT REJECT once :meth:`at_limit` gave ``opened`` and the equity
+        """The KILL_SWITCH_PDT REJECT once :meth:`at_limit` gave ``opened_at`` and the equity
         ``value`` is below the threshold."""
         limits = self._limits
         trades = self.trades_in_window()
@@ -195,7 +197,7 @@ class PdtBook:
                 **evidence,
                 "switch": KillSwitch.PDT.value,
                 "session": session,
-                "opened_at": opened.opened_at,
+                "opened_at": opened_at,
                 "day_trades_in_window": len(trades),
                 "max_day_trades": limits.max_day_trades,
                 "window_sessions": list(self.window()),

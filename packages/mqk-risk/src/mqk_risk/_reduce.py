@@ -9,11 +9,12 @@ from mqk_schemas import Side
 __all__ = ["closes_position", "is_risk_reducing", "opens_position", "signed_quantity"]
 
 _ZERO = Decimal(0)
+_BUY, _SELL = Side.BUY, Side.SELL  # read once: an enum class attribute costs ~70 ns a lookup
 
 
 def signed_quantity(side: Side, quantity: Decimal) -> Decimal:
     """``+quantity`` for BUY, ``-quantity`` for SELL."""
-    return quantity if side is Side.BUY else -quantity
+    return quantity if side is _BUY else -quantity
 
 
 def is_risk_reducing(position: Decimal, side: Side, quantity: Decimal) -> bool:
@@ -24,7 +25,7 @@ def is_risk_reducing(position: Decimal, side: Side, quantity: Decimal) -> bool:
     flat, one that adds, and one that crosses through zero (closing and opening the other side)
     are not reducing.
     """
-    if side is Side.SELL:
+    if side is _SELL:
         return position > _ZERO and quantity <= position
     return position < _ZERO and quantity <= -position
 
