@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from mqk_execution._protocols import PreTradeContext
 from mqk_isolation import AllocationGuard, ExposureView
-from mqk_risk import PortfolioView, RiskContext, RiskEngine
+from mqk_risk import PortfolioView, RiskEngine
 from mqk_schemas import Decision, OrderIntent
 
 __all__ = ["AllocationGuardCheck", "RiskEngineCheck"]
@@ -29,15 +29,14 @@ class RiskEngineCheck:
 
     def check(self, intent: OrderIntent, context: PreTradeContext) -> Decision:
         """The risk engine's pre-trade decision for ``intent``."""
-        return self._engine.check(
+        # RiskEngine.check with the RiskContext's fields passed as they are
+        return self._engine.check_order(
             intent,
-            RiskContext(
-                ts=context.ts_utc,
-                portfolio=self._portfolio,
-                price=context.reference_price,
-                pending_same_side=context.pending_same_side,
-                session=context.session,
-            ),
+            context.ts_utc,
+            self._portfolio,
+            context.reference_price,
+            context.pending_same_side,
+            context.session,
         )
 
 
