@@ -13,11 +13,12 @@ from mqk_schemas import Fill, Side
 __all__ = ["Lot", "SymbolBook", "TradePlan", "new_lot", "signed_quantity"]
 
 _ZERO = Decimal(0)
+_BUY = Side.BUY  # read once: an enum class attribute costs ~70 ns a lookup
 
 
 def signed_quantity(fill: Fill) -> Decimal:
     """+quantity for a buy, -quantity for a sell (no context rounding, unlike unary minus)."""
-    return fill.quantity if fill.side is Side.BUY else fill.quantity.copy_negate()
+    return fill.quantity if fill.side is _BUY else fill.quantity.copy_negate()
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +81,7 @@ class SymbolBook:
         """
         price = fill.price
         remaining = fill.quantity
-        signed = remaining if fill.side is Side.BUY else remaining.copy_negate()
+        signed = remaining if fill.side is _BUY else remaining.copy_negate()
         held = self.quantity
         new_quantity = held + signed
         if not held or (held > _ZERO) == (signed > _ZERO):
@@ -146,7 +147,7 @@ class SymbolBook:
         lots = self.lots
         if consumed == 1:
             lots.popleft()
-        else:
+        elif consumed:
             for _ in range(consumed):
                 lots.popleft()
         if head is not None:

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal, DecimalException, getcontext, setcontext
 from typing import Any
 
-from mqk_portfolio._book import Lot, SymbolBook
+from mqk_portfolio._book import Lot, SymbolBook, signed_quantity
 from mqk_portfolio._exact import exact_context, ratio_context, require_decimal
 from mqk_portfolio._results import FillResult, FillStatus, new_fill_result
 from mqk_portfolio._state import LedgerState, PositionState
@@ -27,7 +27,7 @@ from mqk_portfolio.errors import (
     LedgerInputError,
     LedgerPrecisionError,
 )
-from mqk_schemas import ENGINE_ID_PATTERN, Action, Decision, Fill, Position, Side, format_decimal
+from mqk_schemas import ENGINE_ID_PATTERN, Action, Decision, Fill, Position, format_decimal
 
 __all__ = ["EngineLedger"]
 
@@ -103,7 +103,7 @@ class EngineLedger:
                 quantity, realised = plan[3], plan[5]
                 mark = self._marks.get(symbol, price)
                 value = quantity * mark
-                signed = fill.quantity if fill.side is Side.BUY else fill.quantity.copy_negate()
+                signed = signed_quantity(fill)
                 cash = self._cash - signed * price - fee
                 net = self._net - book.market_value + value
                 cost = self._cost + plan[4]

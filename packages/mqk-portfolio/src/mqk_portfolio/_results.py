@@ -37,9 +37,10 @@ class FillResult:
     @property
     def applied(self) -> bool:
         """True when the fill changed the ledger."""
-        return self.status is FillStatus.APPLIED
+        return self.status is _APPLIED
 
 
+_APPLIED = FillStatus.APPLIED  # read once: an enum class attribute costs ~70 ns a lookup
 _new = object.__new__
 _set_status: Any = FillResult.__dict__["status"].__set__
 _set_fill: Any = FillResult.__dict__["fill"].__set__
