@@ -203,34 +203,40 @@ def _fixed(name: str, places: int) -> pl.Expr:
     return expr
 
 
-def write_equity_csv(curve: EquityCurve, path: Path, chunk_rows: int = 25_000) -> None:
+def write_equity_csv(curve: EquityCurve, path: Path, chunk_rows: int = 50_000) -> None:
     """Write ``equity_curve.csv``."""
     with path.open("wb") as handle:
         for _ in equity_csv_parts(curve, chunk_rows)(handle):
             pass
 
 
-def equity_csv_parts(curve: EquityCurve, chunk_rows: int = 25_000) -> FileParts:
+def equity_csv_parts(curve: EquityCurve, chunk_rows: int = 50_000) -> FileParts:
     """``equity_curve.csv``: close time, cash, equity, drawdown and exposure per bar step,
-    written into the handle given ``chunk_rows`` rows at a time (a step per part). Polars
-    renders and writes each part without the GIL; a long run's curve has a row per bar, and
-    its decimals whole would hold several copies of it in memory."""
+    written into the handle given ``chunk_rows`` rows at a time (a step per part). A long
+    run's curve has a row per bar, and its decimals whole would hold several copies of it in
+    memory.
+
+    Each part is one polars call, which renders and writes it without the GIL: a thread
+    writing the curve while another renders Python waits for the GIL once per part (up to the
+    interpreter's switch interval, 5 ms), so the parts are few and large."""
 
     def write(handle: BinaryIO) -> Iterator[None]:
         for start, frame in _equity_frames(curve, chunk_rows):
-            frame.write_csv(
+            frame.sink_csv(
                 handle,
                 include_header=start == 0,
                 line_terminator="\n",
                 datetime_format=EQUITY_TIME_FORMAT,
+                batch_size=chunk_rows,
             )
             yield
 
     return write
 
 
-def _equity_frames(curve: EquityCurve, chunk_rows: int) -> Iterator[tuple[int, pl.DataFrame]]:
-    """The curve's CSV columns ``chunk_rows`` rows at a time, each with its first row's index."""
+def _equity_frames(curve: EquityCurve, chunk_rows: int) -> Iterator[tuple[int, pl.LazyFrame]]:
+    """The curve's CSV columns ``chunk_rows`` rows at a time, as a query over the curve's own
+    arrays (nothing is computed until it is written), each with its first row's index."""
     exposed = curve.exposed.view(np.int8) if curve.exposed.dtype == np.bool_ else curve.exposed
     total = int(curve.ts_us.shape[0])
     peak: int | None = None  # the running peak carried from chunk to chunk
@@ -240,17 +246,18 @@ def _equity_frames(curve: EquityCurve, chunk_rows: int) -> Iterator[tuple[int, p
         drawdown = drawdown_units(equity, peak)
         if equity.shape[0]:
             peak = int(equity.max()) if peak is None else max(peak, int(equity.max()))
+        columns = pl.DataFrame(
+            {
+                "ts_close_utc": pl.Series(curve.ts_us[part], dtype=pl.Int64),
+                "cash": pl.Series(curve.cash_units[part], dtype=pl.Int64),
+                "equity": pl.Series(equity, dtype=pl.Int64),
+                "drawdown": pl.Series(drawdown, dtype=pl.Int64),
+                "exposed": pl.Series(exposed[part], dtype=pl.Int8),
+            }
+        )
         yield (
             start,
-            pl.DataFrame(
-                {
-                    "ts_close_utc": pl.Series(curve.ts_us[part], dtype=pl.Int64),
-                    "cash": pl.Series(curve.cash_units[part], dtype=pl.Int64),
-                    "equity": pl.Series(equity, dtype=pl.Int64),
-                    "drawdown": pl.Series(drawdown, dtype=pl.Int64),
-                    "exposed": pl.Series(exposed[part], dtype=pl.Int8),
-                }
-            ).select(
+            columns.lazy().select(
                 pl.col("ts_close_utc").cast(pl.Datetime("us")),
                 _fixed("cash", 8),
                 _fixed("equity", 8),
