@@ -8,13 +8,14 @@ from that line on, and :func:`verify_audit_lines` names the first broken line (1
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from mqk_schemas.canonical import canonical_json, sha256_hex
+from mqk_schemas.canonical import canonical_json
 from mqk_schemas.errors import AuditChainError
 
 __all__ = [
@@ -27,10 +28,6 @@ __all__ = [
 ]
 
 GENESIS_HASH = "0" * 64
-
-
-def _link(prev_hash: str, record_json: str) -> str:
-    return sha256_hex(prev_hash + record_json)
 
 
 class AuditChain:
@@ -59,12 +56,16 @@ class AuditChain:
 
     def lines_for_jsons(self, records_json: Iterable[str]) -> list[str]:
         """:meth:`line_for_json` of each record in turn, in one call (a run's audit log chains
-        a hundred thousand records and more)."""
+        a hundred thousand records and more).
+
+        This is the one place a line's hash is computed: sha256 of the previous line's hash
+        followed by the record's JSON (UTF-8)."""
         last = self._last_hash
         lines: list[str] = []
         append = lines.append
+        sha256 = hashlib.sha256
         for record_json in records_json:
-            digest = _link(last, record_json)
+            digest = sha256((last + record_json).encode()).hexdigest()
             append(f'{{"hash":"{digest}","prev_hash":"{last}","record":{record_json}}}')
             last = digest
         self._last_hash = last
@@ -146,8 +147,9 @@ def verify_audit_lines(lines: Iterable[str]) -> AuditVerification:
             return AuditVerification(
                 False, number - 1, prev, number, "prev_hash does not match the previous line"
             )
-        record_json = _reencode(obj["record"])
-        if _link(prev, record_json) != obj["hash"]:
+        chain = AuditChain(prev)
+        chain.line_for_json(_reencode(obj["record"]))
+        if chain.last_hash != obj["hash"]:
             return AuditVerification(
                 False, number - 1, prev, number, "hash does not match the record (tampered)"
             )
