@@ -76,13 +76,25 @@ def _max_drawdown(
     return depth, _stamp(ts[peak_index]), _stamp(ts[trough]), recovery
 
 
-def _period_closes(
-    equity: npt.NDArray[np.float64], ts: npt.NDArray[np.datetime64], unit: str
-) -> npt.NDArray[np.float64]:
-    """Last equity of each calendar period (``D`` day or ``M`` month, UTC)."""
-    period = ts.astype(f"datetime64[{unit}]")
-    last = np.r_[period[1:] != period[:-1], True]
-    return equity[last]
+def _period_ends(periods: npt.NDArray[np.datetime64]) -> npt.NDArray[np.bool_]:
+    """True where the next entry is in another period (and at the last entry)."""
+    ends: npt.NDArray[np.bool_] = np.r_[periods[1:] != periods[:-1], True]
+    return ends
+
+
+def _day_and_month_closes(
+    equity: npt.NDArray[np.float64], ts: npt.NDArray[np.datetime64]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Last equity of each UTC day and of each UTC month.
+
+    A month ends only where a day ends, and the bars between two day ends share a day, so the
+    month ends are the day ends whose month differs from the next day end's: only those few
+    stamps are converted to months (a month conversion of every bar costs ~13 ms at 1M bars).
+    """
+    day_ends = np.flatnonzero(_period_ends(ts.astype("datetime64[D]")))
+    months = ts[day_ends].astype("datetime64[M]")
+    daily = equity[day_ends]
+    return daily, daily[_period_ends(months)]
 
 
 def compute_metrics(
@@ -142,10 +154,10 @@ def compute_metrics(
     worst_5d: float | None = None
     profitable_months_pct: float | None = None
     if n:
-        daily = _period_closes(equity, timestamps, "D")
+        daily, month_closes = _day_and_month_closes(equity, timestamps)
         if daily.size > 5:
             worst_5d = float(np.min(daily[5:] / daily[:-5] - 1.0))
-        monthly = np.concatenate(([start], _period_closes(equity, timestamps, "M")))
+        monthly = np.concatenate(([start], month_closes))
         profitable_months_pct = float(np.mean(monthly[1:] > monthly[:-1]))
 
     wins = [t.pnl for t in trades if t.pnl > 0]
