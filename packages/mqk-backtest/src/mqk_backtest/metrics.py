@@ -62,18 +62,27 @@ def _stamp(value: np.datetime64) -> str:
 
 
 def _max_drawdown(
-    equity: npt.NDArray[np.float64], ts: npt.NDArray[np.datetime64]
+    curve: npt.NDArray[np.float64], ts: npt.NDArray[np.datetime64]
 ) -> tuple[float, str | None, str | None, str | None]:
-    peak = np.maximum.accumulate(equity)
-    drawdown = equity / peak - 1.0
+    """Depth, peak, trough and recovery times of the deepest drawdown of ``curve``: the
+    starting equity, then one mark per bar (the start is stamped like the first bar)."""
+    drawdown = np.maximum.accumulate(curve)  # the running peak, then divided in place
+    np.divide(curve, drawdown, out=drawdown)
+    drawdown -= 1.0
     trough = int(np.argmin(drawdown))
     depth = float(drawdown[trough])
     if depth >= 0.0:
         return 0.0, None, None, None
-    peak_index = int(np.argmax(equity[: trough + 1]))
-    recovered = np.nonzero(equity[trough:] >= equity[peak_index])[0]
-    recovery = _stamp(ts[trough + int(recovered[0])]) if recovered.size else None
-    return depth, _stamp(ts[peak_index]), _stamp(ts[trough]), recovery
+    del drawdown
+    peak_index = int(np.argmax(curve[: trough + 1]))
+    recovered = np.nonzero(curve[trough:] >= curve[peak_index])[0]
+    recovery = _bar_stamp(ts, trough + int(recovered[0])) if recovered.size else None
+    return depth, _bar_stamp(ts, peak_index), _bar_stamp(ts, trough), recovery
+
+
+def _bar_stamp(ts: npt.NDArray[np.datetime64], curve_index: int) -> str:
+    """The time of the curve's mark ``curve_index`` (mark 0, the start, has the first bar's)."""
+    return _stamp(ts[max(curve_index - 1, 0)])
 
 
 def _period_ends(periods: npt.NDArray[np.datetime64]) -> npt.NDArray[np.bool_]:
@@ -121,17 +130,26 @@ def compute_metrics(
         raise ValueError("initial equity must be > 0")
     n = int(equity.shape[0])
     start = float(initial_equity)
-    curve = np.concatenate(([start], equity.astype(np.float64)))
+    # a long run has a million bars: the curve-sized arrays below are computed in place, one
+    # at a time where the formulas allow (each is 8 MB at 1M bars)
+    curve = np.empty(n + 1, dtype=np.float64)
+    curve[0] = start
+    curve[1:] = equity
     total_return = float(final_equity / initial_equity) - 1.0
 
-    returns = curve[1:] / curve[:-1] - 1.0
-    excess = returns - float(risk_free_rate) / periods_per_year
+    returns = curve[1:] / curve[:-1]
+    returns -= 1.0
     std = float(np.std(returns, ddof=1)) if returns.size > 1 else 0.0
-    sharpe = float(np.mean(excess)) / std * math.sqrt(periods_per_year) if std > 0 else None
-    downside = float(np.sqrt(np.mean(np.minimum(excess, 0.0) ** 2))) if returns.size else 0.0
-    sortino = (
-        float(np.mean(excess)) / downside * math.sqrt(periods_per_year) if downside > 0 else None
-    )
+    excess = returns  # the returns are not needed again: the excess returns take their place
+    excess -= float(risk_free_rate) / periods_per_year
+    mean_excess = float(np.mean(excess)) if excess.size else 0.0
+    sharpe = mean_excess / std * math.sqrt(periods_per_year) if std > 0 else None
+    downside = 0.0
+    if excess.size:
+        shortfall = np.minimum(excess, 0.0, out=excess)
+        downside = float(np.sqrt(np.mean(np.square(shortfall, out=shortfall))))
+    del returns, excess
+    sortino = mean_excess / downside * math.sqrt(periods_per_year) if downside > 0 else None
     volatility = std * math.sqrt(periods_per_year)
 
     cagr: float | None = None
@@ -145,9 +163,7 @@ def compute_metrics(
                 cagr = None  # a gain annualised over minutes: no meaningful CAGR
 
     if n:
-        depth, peak_at, trough_at, recovered_at = _max_drawdown(
-            curve, np.concatenate((timestamps[:1], timestamps))
-        )
+        depth, peak_at, trough_at, recovered_at = _max_drawdown(curve, timestamps)
     else:
         depth, peak_at, trough_at, recovered_at = 0.0, None, None, None
 

@@ -144,8 +144,12 @@ def render_report(
     span: tuple[str, str] | None = None,
 ) -> str:
     """Render the report page."""
-    peak = np.maximum.accumulate(equity) if equity.size else equity
-    drawdown = (equity / peak - 1.0) * 100.0 if equity.size else equity
+    drawdown = equity
+    if equity.size:  # (equity / running peak - 1) * 100, in the peak's array (8 MB at 1M bars)
+        drawdown = np.maximum.accumulate(equity)
+        np.divide(equity, drawdown, out=drawdown)
+        drawdown -= 1.0
+        drawdown *= 100.0
     status = (
         f'<p class="halt">Run halted: {html.escape(halted_reason)}</p>'
         if halted_reason
