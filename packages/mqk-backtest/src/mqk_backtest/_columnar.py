@@ -222,7 +222,7 @@ class ColumnarKernel:
         # the block's close times and sessions as Python ints, read once per busy step
         closes = cols.ts[cols.step_start[start:stop]].tolist()
         days = self._session_day[start:stop].tolist()
-        first_breach = self._steps.first_breach
+        first_breach, due = self._steps.first_breach, self._due
         done = start - 1
         k = 0
         while True:
@@ -230,16 +230,22 @@ class ColumnarKernel:
             # steps in between change nothing but equity; any of them (or the busy step
             # itself) at or below the risk floor trips a switch there, as bar by bar
             # (a marked step is left to the risk engine itself: a new session moves its floor)
-            last = upcoming if upcoming == stop or block.marked[upcoming - start] else upcoming + 1
-            breach = first_breach(block, done + 1, last, self._risk.equity_floor)
+            last = upcoming if upcoming == stop or upcoming in block.marked_steps else upcoming + 1
+            floor = self._risk.equity_floor
+            if floor is block.low_floor and not block.lows:
+                breach = None  # no step of the block is at or below this floor
+            else:
+                breach = first_breach(block, done + 1, last, floor)
             if breach is None and k == len(block.busy):
                 break
             step = breach if breach is not None else upcoming
             now = utc(closes[step - start])
             self._text = block.texts.get(step)
             session = self._session(days[step - start])
-            self._fill_due(step, now, session)
-            marked = breach is not None or bool(block.marked[step - start])
+            filling = due.pop(step, None)
+            if filling is not None:
+                self._fill_due(filling, now, session)
+            marked = breach is not None or step in block.marked_steps
             todo = sends.get(step, [])
             if marked or todo:
                 self._mark_ledger(block, step)
@@ -424,10 +430,8 @@ class ColumnarKernel:
                 )
         return bool(decisions)
 
-    def _fill_due(self, step: int, now: datetime, session: date) -> None:
-        due = self._due.pop(step, None)
-        if due is None:
-            return
+    def _fill_due(self, due: list[_Working], now: datetime, session: date) -> None:
+        """Fill the orders ``due`` at the step of ``now`` (taken off the due list)."""
         if len(due) > 1:
             due.sort(key=lambda w: w.plan.fill_row)
         for sent in due:

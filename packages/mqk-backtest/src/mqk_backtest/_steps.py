@@ -39,6 +39,7 @@ class Block:
     fills: npt.NDArray[np.int64]
     marked: npt.NDArray[np.bool_]
     busy: list[int] = field(default_factory=list)
+    marked_steps: set[int] = field(default_factory=set)  # ``marked`` from the last refresh on
     texts: dict[int, str] = field(default_factory=dict)  # busy step -> its close time as text
     low_floor: Decimal | None = None  # the risk floor ``lows`` were found for
     lows: list[int] = field(default_factory=list)  # steps with equity at or below it
@@ -137,6 +138,7 @@ class StepColumns:
         block.marked[lo:] = self._session_edge[first:stop] | (equity > before)
         busy = (block.orders[lo:] > 0) | (block.fills[lo:] > 0) | block.marked[lo:]
         block.busy = (first + np.flatnonzero(busy)).tolist()
+        block.marked_steps = set((first + np.flatnonzero(block.marked[lo:])).tolist())
         block.low_floor = None
 
     def add(self, block: Block, planned: Planned, sign: int) -> None:
