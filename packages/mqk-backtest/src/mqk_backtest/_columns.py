@@ -31,6 +31,7 @@ SCALE = 100_000_000
 """Units per whole: prices, quantities, cash and equity are int64 multiples of 1e-8."""
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def units_to_decimal(units: int) -> Decimal:
@@ -53,7 +54,7 @@ def decimal_floor_units(value: Decimal) -> int:
 
 def epoch_us(ts: datetime) -> int:
     """Epoch microseconds of the aware datetime ``ts``."""
-    return (ts - _EPOCH) // timedelta(microseconds=1)
+    return (ts - _EPOCH) // _MICROSECOND
 
 
 def utc(us: int) -> datetime:

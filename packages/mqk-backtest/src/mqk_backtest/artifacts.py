@@ -174,14 +174,6 @@ def build_manifest(result: BacktestResult, event_stream_hash: str) -> dict[str, 
     }
 
 
-def event_stream_hash(result: BacktestResult) -> str:
-    """The audit chain's final hash over ``result``'s event stream (what replay proves)."""
-    chain = AuditChain()
-    for batch in result.events.line_batches():
-        chain.lines_for_jsons(batch)
-    return chain.last_hash
-
-
 def _audit_chunks(result: BacktestResult, chain: AuditChain) -> Iterator[bytes]:
     """``audit.jsonl`` a batch of chained lines at a time (``chain`` ends at the last)."""
     for batch in result.events.line_batches():

@@ -15,7 +15,6 @@ from mqk_backtest._simulation import run_simulation
 from mqk_backtest._stream import record_json
 from mqk_backtest.artifacts import (
     ARTIFACT_FILES,
-    event_stream_hash,
     load_manifest,
     metrics_of,
     write_artifacts,
@@ -161,9 +160,12 @@ def replay_run(
         host=manifest.get("host") or {},
     )
     result = run_backtest(request, mode=mode, registry=registry)
-    replayed_hash = event_stream_hash(result)
+    with tempfile.TemporaryDirectory(prefix="mqk-replay-") as scratch:
+        # the replay's own artifacts: their audit chain gives the replayed hash (one pass)
+        fresh = write_artifacts(result, Path(scratch) / "run")
+        replayed_hash = fresh.event_stream_hash
+        differing = _differing_artifacts(fresh.directory, directory)
     if replayed_hash == recorded_hash:
-        differing = _differing_artifacts(result, directory)
         if differing:
             return ReplayOutcome(
                 False,
@@ -193,17 +195,14 @@ def replay_run(
     )
 
 
-def _differing_artifacts(result: BacktestResult, directory: Path) -> list[str]:
-    """Artifact files of ``directory`` whose bytes differ from the replay's own artifacts."""
-    with tempfile.TemporaryDirectory(prefix="mqk-replay-") as scratch:
-        fresh = Path(scratch) / "run"
-        write_artifacts(result, fresh)
-        return [
-            name
-            for name in ARTIFACT_FILES
-            if not (directory / name).is_file()
-            or (directory / name).read_bytes() != (fresh / name).read_bytes()
-        ]
+def _differing_artifacts(fresh: Path, directory: Path) -> list[str]:
+    """Artifact files of ``directory`` whose bytes differ from those in ``fresh``."""
+    return [
+        name
+        for name in ARTIFACT_FILES
+        if not (directory / name).is_file()
+        or (directory / name).read_bytes() != (fresh / name).read_bytes()
+    ]
 
 
 def _first_divergence(audit: Path, replayed: Sequence[dict[str, Any]]) -> Divergence:
