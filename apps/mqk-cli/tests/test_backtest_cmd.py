@@ -123,6 +123,12 @@ BAD_INPUT = [
     pytest.param("ok", ["--param", "bogus=3"], "unknown parameter 'bogus'", id="param-unknown"),
     pytest.param("ok", ["--param", "fast=30"], "fast (30) must be < slow", id="param-rule"),
     pytest.param("ok", ["--cash", "lots"], "--cash 'lots'", id="cash-not-decimal"),
+    pytest.param(
+        "ok",
+        ["--calendar", "24/7"],  # XNYS closes (21:00Z) are no 24/7 daily closes (00:00Z)
+        "80 of 80 bars (100.0%) do not close on a 1d bar close of 24/7",
+        id="bars-of-another-calendar",
+    ),
 ]
 
 

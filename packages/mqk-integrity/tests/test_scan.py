@@ -275,6 +275,23 @@ def scenario_rejections_are_counted_and_do_not_move_the_reference() -> None:
     assert (scan.rejected_count, scan.first_issue, scan.next_issue(2)) == (3, 1, 3)
 
 
+def unit_off_calendar_rows_are_the_rows_rejected_for_closing_off_the_grid() -> None:
+    rows = [
+        _row(datetime(2022, 1, 3, 21, tzinfo=UTC), Decimal(100)),
+        _row(datetime(2022, 1, 4, 15, tzinfo=UTC), Decimal(100)),  # mid-session
+        _row(datetime(2022, 1, 4, 21, tzinfo=UTC), Decimal(100), bad_ohlc=True),
+        _row(datetime(2022, 1, 8, 21, tzinfo=UTC), Decimal(100)),  # a Saturday
+        _row(datetime(2022, 1, 10, 21, tzinfo=UTC), Decimal(100)),
+    ]
+    scan = scan_frame(_frame(Timeframe.D1, rows), _settings())
+    assert scan.off_calendar_rows.tolist() == [1, 3]
+    assert [scan.decision_at(i).reason_code for i in (1, 2, 3)] == [
+        "BAR_OFF_CALENDAR",
+        "BAR_STRUCTURE",
+        "BAR_OFF_CALENDAR",
+    ]
+
+
 def fault_scan_with_an_unknown_calendar_is_a_typed_error() -> None:
     frame = _frame(Timeframe.D1, [_row(datetime(2022, 1, 3, 21, tzinfo=UTC), Decimal(1))])
     with pytest.raises(UnknownCalendarError):

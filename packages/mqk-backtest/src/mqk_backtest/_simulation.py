@@ -132,6 +132,7 @@ class _Simulation:
         data = IntegritySettings.model_validate(settings.data.model_dump())
         self._grid = SessionGrid(data.calendar, self._timeframe)
         self._scan: FrameScan | None = scan_frame(self._cols.frame, data, grid=self._grid)
+        _refuse_bars_of_another_timeframe(self._scan)
         self._gate = IntegrityGate(data, self._timeframe, started_at=self._now, grid=self._grid)
         self._stale_after = data.stale_feed_seconds * 1_000_000
         pos, _ = self._grid.locate(self._cols.ts[self._cols.step_start[:-1]])
@@ -762,6 +763,25 @@ class _Simulation:
                 self._progress(step, n)
                 next_report = step + report_every
         return self._gateway.orders()
+
+
+def _refuse_bars_of_another_timeframe(scan: FrameScan) -> None:
+    """Refuse a file most of whose bars do not close on a bar close of the run's timeframe
+    and calendar: it holds bars of another timeframe (say 1m bars run as 1d), and the gate
+    would reject nearly every bar one by one and trade on the few that happen to fit. A few
+    such bars in a file of the right timeframe are left to the gate, as in a live run."""
+    off = scan.off_calendar_rows
+    total = len(scan.frame)
+    if off.size * 2 <= total:
+        return
+    settings, timeframe = scan.settings, scan.frame.timeframe
+    first = scan.decision_at(int(off[0]))
+    raise BacktestInputError(
+        f"{off.size:,} of {total:,} bars ({off.size / total:.1%}) do not close on a {timeframe}"
+        f" bar close of {settings.calendar}, so the file does not hold {timeframe}"
+        f" {settings.calendar} bars (first: {first.message}); check --timeframe and --calendar"
+        " (mqk-cli data validate lists every issue)"
+    )
 
 
 def _forward_fill(

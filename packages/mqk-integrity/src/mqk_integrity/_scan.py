@@ -100,6 +100,12 @@ class FrameScan:
         """Rows the gate REJECTs (they would never reach a strategy)."""
         return int(np.count_nonzero(self.actions == 1))
 
+    @property
+    def off_calendar_rows(self) -> I64Array:
+        """Rows REJECTed because they do not close on a bar close of the timeframe and
+        calendar (``BAR_OFF_CALENDAR``), in row order."""
+        return np.flatnonzero(self.codes == _OFF_CALENDAR).astype(np.int64)
+
     def next_issue(self, start: int) -> int | None:
         """First row at or after ``start`` whose decision is not ALLOW (rows before are clean)."""
         k = int(np.searchsorted(self.issue_rows, start, side="left"))
