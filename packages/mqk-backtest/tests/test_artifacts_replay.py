@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Mapping
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from backtest_support import make_config
@@ -42,7 +45,9 @@ METRIC_KEYS = {
 }
 
 
-def _run(tmp_path: Path, name: str = "run") -> tuple[BacktestResult, Path]:
+def _run(
+    tmp_path: Path, name: str = "run", **sections: Mapping[str, Any]
+) -> tuple[BacktestResult, Path]:
     data = tmp_path / "SYN_1d.csv"
     if not data.exists():
         frame = synth_bars(
@@ -54,7 +59,7 @@ def _run(tmp_path: Path, name: str = "run") -> tuple[BacktestResult, Path]:
             calendar="24/7",
         )
         write_bars(frame, data)
-    config = make_config("sma_cross", {"fast": 3, "slow": 8, "qty": 100})
+    config = make_config("sma_cross", {"fast": 3, "slow": 8, "qty": 100}, **sections)
     digest = data_file_hash([data])
     request = BacktestRequest(
         config=config,
@@ -111,6 +116,20 @@ def scenario_replay_proves_the_event_stream_hash(tmp_path: Path) -> None:
         outcome = replay_run(out, mode=mode)
         assert outcome.proven, outcome.reason
         assert outcome.replayed_hash == outcome.recorded_hash == manifest["event_stream_hash"]
+
+
+def scenario_replay_proves_a_run_whose_limits_were_written_with_trailing_zeros(
+    tmp_path: Path,
+) -> None:
+    # the manifest keeps the canonical config (0.002); the run must have used exactly that,
+    # or the kill switch's message (the trip equity, peak * (1 - limit)) replays differently
+    result, out = _run(tmp_path, risk={"max_drawdown": Decimal("0.0020")})
+    assert result.halted is not None
+    assert result.halted.startswith("KILL_SWITCH_MAX_DRAWDOWN")
+
+    outcome = replay_run(out)
+
+    assert outcome.proven, outcome.reason
 
 
 def fault_one_changed_data_byte_is_reported_as_data_changed(tmp_path: Path) -> None:

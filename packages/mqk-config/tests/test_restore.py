@@ -32,6 +32,30 @@ def invariant_restored_config_has_the_same_settings_and_hash(
     assert restored.engine_id == engine
 
 
+@pytest.mark.parametrize(
+    ("engine", "env", "stress"),
+    [("MAIN", "dev", ()), ("EXP", "prod", ("slippage_x2",)), ("MAIN", "dev", ("latency_high",))],
+)
+def invariant_loaded_settings_are_the_restored_ones_down_to_each_decimals_exponent(
+    engine: str, env: str, stress: tuple[str, ...]
+) -> None:
+    # the shipped risk layer writes max_drawdown "0.10", the canonical JSON "0.1": a replay
+    # rebuilds 0.1, so the loaded run must hold 0.1 too (repr shows exponents and key order)
+    loaded = load_config(
+        CONFIG_DIR,
+        engine=engine,
+        env=env,
+        stress=stress,
+        overrides={"risk": {"max_leverage": "1.50"}},
+    )
+    restored = config_from_canonical_json(
+        loaded.canonical_json, source="manifest.json", env=env, stress=stress
+    )
+    assert repr(loaded.settings) == repr(restored.settings)
+    assert repr(loaded.settings.risk.max_leverage) == "Decimal('1.5')"
+    assert loaded.layers[-1].kind == "overrides"
+
+
 def unit_restore_refuses_unknown_keys_with_their_path() -> None:
     text = load_config(CONFIG_DIR, engine="MAIN").canonical_json
     with pytest.raises(ConfigValidationError, match=r"risk\.reject_storm\.max_rejcts: unknown key"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from mqk_config._checks import cross_field_problems
 from mqk_config._effective import OVERRIDES_SOURCE, AppliedLayer, EffectiveConfig
 from mqk_config._merge import deep_merge, format_path, lookup_path
 from mqk_config._provenance import LayerData, layer_of
+from mqk_config._restore import config_from_canonical_json
 from mqk_config._secrets import detect_secrets
 from mqk_config._validate import missing_defaults, validate_settings
 from mqk_config._yaml import load_yaml_file
@@ -22,7 +24,7 @@ from mqk_config.errors import (
     ConfigValidationError,
     UnknownLayerError,
 )
-from mqk_schemas import ENGINE_ID_PATTERN, sha256_hex
+from mqk_schemas import ENGINE_ID_PATTERN
 
 __all__ = ["available_layers", "load_config"]
 
@@ -106,6 +108,10 @@ def _structure_problems(
     return problems
 
 
+_CANONICAL_SOURCE = "<canonical config>"
+"""The source named if the canonical JSON of a loaded config failed to validate again."""
+
+
 def load_config(
     config_dir: Path | str,
     *,
@@ -181,13 +187,10 @@ def load_config(
     if problems or settings is None:
         raise ConfigValidationError(problems)
 
-    text = canonical_config_json(settings)
-    return EffectiveConfig(
-        settings=settings,
-        canonical_json=text,
-        config_hash=sha256_hex(text),
-        layers=tuple(applied),
-        engine_id=engine,
-        env=env,
-        stress=stress,
+    # the settings exactly as a replay rebuilds them from the canonical JSON: a decimal
+    # written "0.10" in a layer is 0.1 there, and one config hash must mean one behaviour down
+    # to every decimal's exponent (peak * (1 - 0.10) and peak * (1 - 0.1) print differently)
+    restored = config_from_canonical_json(
+        canonical_config_json(settings), source=_CANONICAL_SOURCE, env=env, stress=stress
     )
+    return replace(restored, layers=tuple(applied), engine_id=engine)
