@@ -562,8 +562,7 @@ class ColumnarKernel:
     def _shared(self, value: Decimal) -> Decimal:
         """An earlier Decimal identical to ``value`` (value and exponent) if there is one, so a
         long run's orders and fills hold one object per distinct quantity."""
-        known = self._quantities.setdefault(value, value)
-        return known if known.same_quantum(value) else value
+        return _same(value, self._quantities.setdefault(value, value))
 
     def _decimal(self, units: int) -> Decimal:
         """``units`` (1e-8) as the Decimal the strategy host makes of them (targets repeat:
