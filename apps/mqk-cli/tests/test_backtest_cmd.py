@@ -81,6 +81,23 @@ def scenario_run_writes_every_artifact_and_prints_the_hashes(tmp_path: Path, bar
     assert manifest["config"]["engine"]["strategies"][0]["params"]["fast"] == 3
 
 
+def contract_money_in_the_metrics_tables_is_shown_in_the_account_currency(
+    tmp_path: Path, bars: Path
+) -> None:
+    out = tmp_path / "run"
+    code, ran, _ = _invoke("run", *_common(bars, *FAST, "--out", out))
+    _, shown, _ = _invoke("show", out)
+    metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+
+    assert code == 0
+    for table in (ran, shown):
+        assert f"│ final_equity              │ {metrics['final_equity']} USD" in table
+        assert f"│ costs_paid                │ {metrics['costs_paid']} USD" in table
+        assert (
+            f"│ trades                    │ {metrics['trades']} " in table
+        )  # a count: no currency
+
+
 def contract_run_json_parses_and_names_the_run(tmp_path: Path, bars: Path) -> None:
     report = _run_json(bars, tmp_path, *FAST)
 

@@ -232,9 +232,14 @@ def _run(request: BacktestRequest, show_progress: bool, label: str) -> BacktestR
         fail(str(exc), ExitCode.BAD_INPUT)
 
 
-def _plain(value: Any, key: str = "") -> str:
+_MONEY_METRICS = frozenset({"final_equity", "costs_paid"})
+
+
+def _plain(value: Any, key: str = "", currency: str = "") -> str:
     if value is None:
         return "-"
+    if currency and key in _MONEY_METRICS and isinstance(value, Decimal | int):
+        return f"{_plain(value)} {currency}"
     if isinstance(value, Decimal):
         return format_decimal(value)
     if isinstance(value, float):
@@ -242,9 +247,15 @@ def _plain(value: Any, key: str = "") -> str:
     return str(value)
 
 
-def _print_metrics(title: str, metrics: Mapping[str, Any]) -> None:
-    rows = [(k, _plain(metrics.get(k), k)) for k in _SUMMARY_KEYS]
+def _print_metrics(title: str, metrics: Mapping[str, Any], currency: str) -> None:
+    """The metrics table; money is shown in the account's ``currency``."""
+    rows = [(k, _plain(metrics.get(k), k, currency)) for k in _SUMMARY_KEYS]
     print_table(title, ["metric", "value"], rows)
+
+
+def _currency(result: BacktestResult) -> str:
+    """The account currency ``result`` counts money in."""
+    return result.request.config.settings.broker.currency
 
 
 def _describe(config: EffectiveConfig) -> str:
@@ -381,7 +392,9 @@ def run_command(ctx: click.Context, /, **kwargs: Any) -> None:
         )
         return
     _print_metrics(
-        f"Backtest {config.engine_id} {request.run_id}: {_describe(config)}", artifacts.metrics
+        f"Backtest {config.engine_id} {request.run_id}: {_describe(config)}",
+        artifacts.metrics,
+        config.settings.broker.currency,
     )
     if result.disarmed or result.halted:
         click.echo(f"Run stopped trading: {result.disarmed or result.halted}")
@@ -462,7 +475,16 @@ def stress_command(**kwargs: Any) -> None:
     print_table(
         f"Stress comparison ({kwargs['engine']})",
         ["metric", *(row.profile for row in rows)],
-        [(key, *(_plain(row.metrics.get(key), key) for row in rows)) for key in keys],
+        [
+            (
+                key,
+                *(
+                    _plain(row.metrics.get(key), key, _currency(results[row.profile]))
+                    for row in rows
+                ),
+            )
+            for key in keys
+        ],
     )
     for profile, directory in written.items():
         click.echo(f"{profile:<14} artifacts {directory}/")
@@ -514,4 +536,4 @@ def _show_run(manifest: Mapping[str, Any], metrics: Mapping[str, Any], as_json: 
             ("git revision", manifest.get("git_revision") or "-"),
         ],
     )
-    _print_metrics("Metrics", metrics)
+    _print_metrics("Metrics", metrics, str(manifest["config"]["broker"]["currency"]))
