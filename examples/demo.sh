@@ -32,6 +32,7 @@ mqk backtest replay "$out"
 
 echo
 echo "== 5. Run lifecycle in the embedded SQLite database (PAPER): CREATED -> ARMED -> RUNNING -> STOPPED"
+echo "   (db migrate is idempotent: step 3 already brought the database to the latest schema when it recorded the backtest)"
 mqk db migrate
 status() { python3 -c 'import json, sys; r = json.load(sys.stdin); print("  %-10s run %s -> %s" % (sys.argv[1], r["run_id"], r["status"]))' "$1"; }
 created=$(mqk run create --engine MAIN --mode PAPER --env dev --json)
