@@ -47,6 +47,7 @@ from mqk_backtest._columns import (
 )
 from mqk_backtest._envelope import OutsideEnvelope, envelope_problem
 from mqk_backtest._fills import FillRecorder
+from mqk_backtest._memory import return_free_memory
 from mqk_backtest._request import BacktestRequest, BacktestResult, EquityCurve
 from mqk_backtest._stream import EventStream
 from mqk_backtest._targets import vectorised_targets
@@ -719,6 +720,7 @@ class _Simulation:
         # the scan proved every bar clean and the kernel never reads it (a fallback starts a
         # new simulation): its per-row arrays go before the walk
         self._scan = None
+        return_free_memory()  # the scan's and the setup's freed arrays, before the walk grows
         settings = self._request.config.settings
         kernel = ColumnarKernel(
             cols=self._cols,
@@ -849,6 +851,7 @@ def _run_once(
         return simulation.run()
     finally:
         simulation.release()
+        return_free_memory()
 
 
 @contextmanager
