@@ -373,3 +373,36 @@ def contract_without_a_database_nothing_but_the_artifacts_is_written(
     payload = _run_json(bars, tmp_path, *FAST)
     assert payload["db_run_id"] is None
     assert not (tmp_path / ".mqk").exists()
+
+
+def contract_a_backtest_without_a_database_does_not_load_the_database_layer(
+    tmp_path: Path, bars: Path
+) -> None:
+    """SQLAlchemy and the run models (~33 MiB, ~0.6 s) are imported only for a configured
+    database: a fresh ``mqk-cli backtest run`` process without one never loads them."""
+    import os
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from mqk_cli.main import cli\n"
+        "try:\n"
+        "    cli.main(sys.argv[1:], standalone_mode=False)\n"
+        "finally:\n"
+        "    print('LOADED', sorted(m for m in ('mqk_db', 'sqlalchemy') if m in sys.modules))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "MQK_DATABASE_URL"}
+    args = ["backtest", "run", *_common(bars, *FAST, "--out", tmp_path / "r", "--json")]
+    done = subprocess.run(
+        [sys.executable, "-c", probe, *map(str, args)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.splitlines()[-1] == "LOADED []"
+    assert json.loads("\n".join(done.stdout.splitlines()[:-1]))["db_run_id"] is None

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -31,29 +31,19 @@ from mqk_backtest import (
     stress_rows,
     write_artifacts,
 )
-from mqk_cli.commands.db import now_utc
+from mqk_cli.clock import now_utc
 from mqk_cli.exit_codes import ExitCode
 from mqk_cli.output import console, fail, print_json, print_table
 from mqk_config import ConfigError, EffectiveConfig, load_config
-from mqk_db import (
-    DbError,
-    Engine,
-    RunSpec,
-    database_url,
-    git_revision,
-    halt_run,
-    make_engine,
-    migrate,
-    start_backtest_run,
-    stop_run,
-)
-from mqk_db import host_fingerprint as host_fingerprint_text
 from mqk_execution import COST_FIELDS, ExecutionError
 from mqk_integrity import BarFileError, IntegrityError, load_bars
 from mqk_isolation import IsolationError
 from mqk_risk import RiskError
 from mqk_schemas import RunMode, format_decimal
 from mqk_strategy import StrategyPackageError
+
+if TYPE_CHECKING:
+    from mqk_db import Engine
 
 __all__ = ["group"]
 
@@ -302,17 +292,33 @@ def _options(**kwargs: Any) -> dict[str, Any]:
 
 
 def _database_configured() -> str | None:
-    """The run database's URL when one is configured ($MQK_DATABASE_URL or ./.mqk/mqk.db)."""
-    url = database_url(os.environ, Path.cwd())
-    if os.environ.get("MQK_DATABASE_URL", "").strip():
-        return url
-    return url if (Path.cwd() / ".mqk" / "mqk.db").is_file() else None
+    """The run database's URL when one is configured ($MQK_DATABASE_URL or ./.mqk/mqk.db).
+
+    The database layer (SQLAlchemy and the models: ~33 MiB and ~0.6 s of imports) is loaded
+    only then, so a backtest without a database does not carry it.
+    """
+    configured = os.environ.get("MQK_DATABASE_URL", "").strip()
+    if not configured and not (Path.cwd() / ".mqk" / "mqk.db").is_file():
+        return None
+    from mqk_db import database_url
+
+    return database_url(os.environ, Path.cwd())
 
 
 def _record_start(ctx: click.Context, config: EffectiveConfig) -> tuple[Engine, uuid.UUID] | None:
     url = _database_configured()
     if url is None:
         return None
+    from mqk_db import (
+        DbError,
+        RunSpec,
+        git_revision,
+        make_engine,
+        migrate,
+        start_backtest_run,
+    )
+    from mqk_db import host_fingerprint as host_fingerprint_text
+
     try:
         migrate(url)
         db = make_engine(url)
@@ -337,6 +343,8 @@ def _record_start(ctx: click.Context, config: EffectiveConfig) -> tuple[Engine, 
 def _record_end(
     ctx: click.Context, recorded: tuple[Engine, uuid.UUID], result: BacktestResult
 ) -> None:
+    from mqk_db import DbError, halt_run, stop_run
+
     db, run_id = recorded
     try:
         reason = result.disarmed or result.halted

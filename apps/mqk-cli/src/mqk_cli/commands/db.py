@@ -9,7 +9,6 @@ import dataclasses
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -35,16 +34,7 @@ from mqk_db import (
 )
 from mqk_schemas import RunStatus, canonical_json
 
-__all__ = ["group", "now_utc", "open_database", "refuse"]
-
-
-def now_utc(ctx: click.Context) -> datetime:
-    """The current time: ``ctx.obj["clock"]()`` when a caller (a test) supplies one."""
-    obj = ctx.find_root().obj
-    if isinstance(obj, dict) and callable(obj.get("clock")):
-        value: datetime = obj["clock"]()
-        return value
-    return datetime.now(UTC)
+__all__ = ["group", "open_database", "refuse"]
 
 
 def _url() -> str:

@@ -19,7 +19,8 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from mqk_cli.commands.db import now_utc, refuse
+from mqk_cli.clock import now_utc
+from mqk_cli.commands.db import refuse
 from mqk_cli.exit_codes import ExitCode
 from mqk_cli.output import console, fail, print_json, print_table
 from mqk_config import ConfigError, load_config

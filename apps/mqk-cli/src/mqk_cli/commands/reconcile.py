@@ -12,7 +12,8 @@ from pathlib import Path
 
 import click
 
-from mqk_cli.commands.db import now_utc, open_database, refuse
+from mqk_cli.clock import now_utc
+from mqk_cli.commands.db import open_database, refuse
 from mqk_cli.exit_codes import ExitCode
 from mqk_cli.output import console, fail, print_json, print_table
 from mqk_config import ConfigError, load_config
