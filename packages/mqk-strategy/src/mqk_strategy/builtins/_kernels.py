@@ -11,6 +11,9 @@ from numpy.typing import NDArray
 
 __all__ = ["ceil_mul_div", "latch", "rolling_max", "rolling_min", "rolling_sum", "rolling_sum_u64"]
 
+_BLOCK_ROWS = 1 << 15
+"""Rows updated at a time by an in-place window sum (bounds its temporary)."""
+
 
 def rolling_sum_u64(values: NDArray[np.uint64], width: int) -> NDArray[np.uint64]:
     """Sum of ``values[t - width + 1 : t + 1]`` at each ``t >= width - 1`` (0 before).
@@ -20,12 +23,16 @@ def rolling_sum_u64(values: NDArray[np.uint64], width: int) -> NDArray[np.uint64
     the window sum modulo 2**64 — the window sum itself, even after the prefix has wrapped.
     """
     n = len(values)
-    out = np.zeros(n, dtype=np.uint64)
     if n < width:
-        return out
-    prefix = np.cumsum(values, dtype=np.uint64)
-    out[width - 1 :] = prefix[width - 1 :]
-    out[width:] -= prefix[: n - width]
+        return np.zeros(n, dtype=np.uint64)
+    # the window sums are written over the prefix sums, from the end down, a block at a time:
+    # a block reads only prefix sums below it (not yet overwritten), so the one temporary is
+    # numpy's copy of a block's overlapping input, instead of a second full-size array
+    out = np.cumsum(values, dtype=np.uint64)
+    for hi in range(n, width, -_BLOCK_ROWS):
+        lo = max(width, hi - _BLOCK_ROWS)
+        out[lo:hi] -= out[lo - width : hi - width]
+    out[: width - 1] = 0
     return out
 
 

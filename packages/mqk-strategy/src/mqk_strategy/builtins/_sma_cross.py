@@ -67,11 +67,14 @@ class SmaCross:
         close = bars.close
         n = len(close)
         fast, slow = self._fast, self._slow
-        active = np.arange(n) >= slow - 1
+        active = np.zeros(n, dtype=np.bool_)
+        active[slow - 1 :] = True
         fast_sum = rolling_sum(close, fast)
         slow_sum = rolling_sum(close, slow)
         if n == 0 or slow * fast * int(close.max()) <= INT64_MAX:
-            held = slow * fast_sum > fast * slow_sum
+            fast_sum *= slow  # in place: the window sums are not needed afterwards
+            slow_sum *= fast
+            held = fast_sum > slow_sum
         else:
             held = np.array(
                 [
@@ -80,5 +83,7 @@ class SmaCross:
                 ],
                 dtype=np.bool_,
             )
-        quantity = np.where(active & held, np.int64(self._qty_units), np.int64(0))
-        return TargetSeries(quantity=quantity.astype(np.int64), active=active)
+        del fast_sum, slow_sum
+        held &= active
+        quantity = np.where(held, np.int64(self._qty_units), np.int64(0))
+        return TargetSeries(quantity=quantity, active=active)
