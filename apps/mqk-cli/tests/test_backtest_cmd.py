@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -307,6 +308,31 @@ def scenario_show_prints_the_manifest_summary_and_metrics(run_dir: Path) -> None
     assert f"Run {manifest['run_id']}" in out
     assert "(80 bars, 1d)" in out
     assert f"│ trades                    │ {metrics['trades']}" in out
+
+
+def _metric_rows(table: str, metrics: Mapping[str, Any]) -> dict[str, str]:
+    """The rows of a printed metrics table naming a key of ``metrics``: key -> shown value."""
+    rows = {}
+    for line in table.splitlines():
+        cells = [cell.strip() for cell in line.strip("│ ").split("│")]
+        if len(cells) == 2 and cells[0] in metrics:
+            rows[cells[0]] = cells[1]
+    return rows
+
+
+def contract_show_prints_the_metrics_as_run_printed_them(tmp_path: Path, bars: Path) -> None:
+    """Ratios read back from metrics.json are shown as run shows them (12.34%, 0.123), not as
+    the raw decimals of the file."""
+    out = tmp_path / "run"
+    _, ran, _ = _invoke("run", *_common(bars, *FAST, "--out", out))
+    _, shown, _ = _invoke("show", out)
+    metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    rows = _metric_rows(shown, metrics)
+
+    assert rows == _metric_rows(ran, metrics)
+    assert len(rows) == 20  # every row of the table
+    assert rows["total_return"] == f"{metrics['total_return'] * 100:.2f}%"
+    assert rows["sharpe"] == f"{metrics['sharpe']:.3f}"
 
 
 def contract_show_json_parses_and_leaves_the_config_out(run_dir: Path) -> None:

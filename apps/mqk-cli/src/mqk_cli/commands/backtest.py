@@ -544,4 +544,9 @@ def _show_run(manifest: Mapping[str, Any], metrics: Mapping[str, Any], as_json: 
             ("git revision", manifest.get("git_revision") or "-"),
         ],
     )
-    _print_metrics("Metrics", metrics, str(manifest["config"]["broker"]["currency"]))
+    # metrics.json is read with exact decimals; ratios are shown as run shows its floats
+    ratios = {
+        k: float(v) if isinstance(v, Decimal) and k not in _MONEY_METRICS else v
+        for k, v in metrics.items()
+    }
+    _print_metrics("Metrics", ratios, str(manifest["config"]["broker"]["currency"]))
