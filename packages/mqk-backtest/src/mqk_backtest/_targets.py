@@ -10,6 +10,9 @@ from mqk_strategy import BarArrays, TargetSeries, VectorisedStrategy
 
 __all__ = ["vectorised_targets"]
 
+_BLOCK_ROWS = 1 << 15
+"""Rows compared at a time when looking for target changes (bounds the temporaries)."""
+
 
 def vectorised_targets(
     strategy: VectorisedStrategy, cols: Columns, actions: npt.NDArray[np.int8]
@@ -27,11 +30,18 @@ def vectorised_targets(
     ok = actions != 1  # rows the gate REJECTs never reach the strategy
     ok &= cols.complete
     for index, symbol in enumerate(cols.symbols):
-        picked = np.flatnonzero((cols.sym == index) & ok)
-        if picked.size == 0:
+        mask = cols.sym == index
+        mask &= ok
+        count = int(np.count_nonzero(mask))
+        if count == 0:
             continue
-        # every row (one clean symbol): views of the columns instead of copies
-        rows_of: slice | npt.NDArray[np.int64] = slice(None) if picked.size == rows else picked
+        # every row (one clean symbol): views of the columns, and no row list
+        rows_of: slice | npt.NDArray[np.int64] = (
+            slice(None) if count == rows else np.flatnonzero(mask)
+        )
+        del mask
+        volume = cols.volume[rows_of].astype(np.float64)
+        volume /= SCALE
         arrays = BarArrays(
             symbol=symbol,
             ts_close_us=cols.ts[rows_of],
@@ -39,8 +49,9 @@ def vectorised_targets(
             high=cols.high[rows_of],
             low=cols.low[rows_of],
             close=cols.close[rows_of],
-            volume=cols.volume[rows_of].astype(np.float64) / SCALE,
+            volume=volume,
         )
+        del volume
         try:
             series: TargetSeries = strategy.targets_vectorised(arrays)
         except Exception:
@@ -52,16 +63,37 @@ def vectorised_targets(
             values = getattr(series, name)
             if values is not None and values.any():
                 levels.setdefault(name, np.zeros(rows, dtype=np.int64))[rows_of] = values
+        del series
+    del ok
+    change = _change_rows(cols, active, (quantity, *levels.values()))
     none = np.broadcast_to(np.int64(0), (rows,))  # no levels: zeros that take no memory
     stop = levels.get("stop", none)
     take_profit = levels.get("take_profit", none)
+    return FastTargets(quantity, active, stop, take_profit, change)
+
+
+def _change_rows(
+    cols: Columns, active: npt.NDArray[np.bool_], columns: tuple[npt.NDArray[np.int64], ...]
+) -> npt.NDArray[np.int64]:
+    """The active rows where any of ``columns`` differs from the symbol's previous active row,
+    and each symbol's first active row, in row order. Worked through a block of rows at a
+    time, carrying each symbol's last values across blocks."""
+    rows = active.shape[0]
     change = np.zeros(rows, dtype=np.bool_)
     for index in range(len(cols.symbols)):
-        rows_of = np.flatnonzero((cols.sym == index) & active)
-        if rows_of.size:
-            q = quantity[rows_of]
-            s = stop[rows_of]
-            t = take_profit[rows_of]
-            moved = np.r_[True, (q[1:] != q[:-1]) | (s[1:] != s[:-1]) | (t[1:] != t[:-1])]
-            change[rows_of[moved]] = True
-    return FastTargets(quantity, active, stop, take_profit, np.flatnonzero(change).astype(np.int64))
+        last: tuple[int, ...] | None = None  # the symbol's previous active row's values
+        for lo in range(0, rows, _BLOCK_ROWS):
+            hi = min(lo + _BLOCK_ROWS, rows)
+            picked = np.flatnonzero((cols.sym[lo:hi] == index) & active[lo:hi])
+            if picked.size == 0:
+                continue
+            picked += lo
+            moved = np.zeros(picked.size, dtype=np.bool_)
+            for column in columns:
+                values = column[picked]
+                moved[1:] |= values[1:] != values[:-1]
+            first = tuple(int(column[picked[0]]) for column in columns)
+            moved[0] = first != last
+            last = tuple(int(column[picked[-1]]) for column in columns)
+            change[picked[moved]] = True
+    return np.flatnonzero(change).astype(np.int64)
