@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -88,16 +88,35 @@ class Columns:
     high: npt.NDArray[np.int64]
     low: npt.NDArray[np.int64]
     close: npt.NDArray[np.int64]
-    volume: npt.NDArray[np.int64]
     complete: npt.NDArray[np.bool_]
     step_start: npt.NDArray[np.int32]
     step_of_row: npt.NDArray[np.int32]
-    order: npt.NDArray[np.int64] | None = None  # engine row -> frame row, if they differ
+    order: npt.NDArray[np.int32] | None = None  # engine row -> frame row, if they differ
+    _volume: npt.NDArray[np.int64] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     @property
     def steps(self) -> int:
         """Number of steps."""
         return int(self.step_start.shape[0]) - 1
+
+    @property
+    def volume(self) -> npt.NDArray[np.int64]:
+        """Volume in 1e-8 units, in engine order: read from :attr:`frame` on first use and then
+        kept (the columnar kernel never reads it, so its runs do not hold it)."""
+        kept = self._volume
+        if kept is None:
+            kept = self.volume_units()
+            object.__setattr__(self, "_volume", kept)
+        return kept
+
+    def volume_units(self) -> npt.NDArray[np.int64]:
+        """Volume in 1e-8 units, in engine order, without keeping it (the kept column if
+        :attr:`volume` was read already)."""
+        if self._volume is not None:
+            return self._volume
+        return _units(self.frame.frame, "volume", self.order)
 
 
 def columns_of(frame: BarFrame, *, sorted_copy: bool = True) -> Columns:
@@ -111,46 +130,51 @@ def columns_of(frame: BarFrame, *, sorted_copy: bool = True) -> Columns:
     df = frame.frame
     symbols = tuple(sorted(df.get_column("symbol").unique().to_list()))
     enum = pl.Enum(list(symbols))
-    ts_raw = df.get_column("ts_close_utc").dt.epoch("us").to_numpy()
+    ts = _units(df, "ts_close_utc", None)
     codes = df.get_column("symbol").cast(enum).to_physical().to_numpy()
-    order: npt.NDArray[np.int64] | None = None
-    if _in_order(ts_raw, codes):
+    order: npt.NDArray[np.int32] | None = None
+    if _in_order(ts, codes):
         pass
-    elif not sorted_copy and _each_symbol_in_time_order(ts_raw, codes):
-        order = np.lexsort((codes, ts_raw)).astype(np.int64)  # stable, like a sort
+    elif not sorted_copy and _each_symbol_in_time_order(ts, codes):
+        order = np.lexsort((codes, ts)).astype(np.int32)  # stable, like a sort; rows < 2**31
+        ts = ts[order]
+        codes = codes[order]
     else:
         df = df.sort(["ts_close_utc", "symbol"], maintain_order=True)
-        ts_raw = df.get_column("ts_close_utc").dt.epoch("us").to_numpy()
+        ts = _units(df, "ts_close_utc", None)
         codes = df.get_column("symbol").cast(enum).to_physical().to_numpy()
-    ordered = BarFrame(frame.timeframe, df)
-
-    def engine(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
-        return values if order is None else values[order]
-
-    def units(name: str) -> npt.NDArray[np.int64]:
-        column = df.get_column(name).to_physical().cast(pl.Int64)
-        return engine(column.to_numpy().astype(np.int64, copy=False))
-
-    sym = engine(codes).astype(np.int32)
-    ts = engine(ts_raw.astype(np.int64, copy=False))
+    sym = codes.astype(np.int32)
+    del codes
     change = np.flatnonzero(np.r_[True, ts[1:] != ts[:-1]]).astype(np.int32)  # rows < 2**31
-    step_start = np.r_[change, np.int32(ts.shape[0])].astype(np.int32)
+    step_start = np.r_[change, np.int32(ts.shape[0])].astype(np.int32, copy=False)
     step_of_row = np.repeat(np.arange(change.shape[0], dtype=np.int32), np.diff(step_start))
+    del change
+    complete = df.get_column("is_complete").to_numpy().astype(np.bool_)
     return Columns(
-        frame=ordered,
+        frame=BarFrame(frame.timeframe, df),
         symbols=symbols,
         sym=sym,
         ts=ts,
-        open=units("open"),
-        high=units("high"),
-        low=units("low"),
-        close=units("close"),
-        volume=units("volume"),
-        complete=engine(df.get_column("is_complete").to_numpy().astype(np.bool_)),
+        open=_units(df, "open", order),
+        high=_units(df, "high", order),
+        low=_units(df, "low", order),
+        close=_units(df, "close", order),
+        complete=complete if order is None else complete[order],
         step_start=step_start,
         step_of_row=step_of_row,
         order=order,
     )
+
+
+def _units(
+    df: pl.DataFrame, name: str, order: npt.NDArray[np.int32] | None
+) -> npt.NDArray[np.int64]:
+    """Column ``name`` of ``df`` as int64 (fixed-point units; epoch microseconds for the close
+    time), in engine order (``order``: engine row -> frame row, if they differ)."""
+    column = df.get_column(name).to_physical().cast(pl.Int64)
+    values = column.to_numpy().astype(np.int64, copy=False)
+    del column
+    return values if order is None else values[order]
 
 
 def _each_symbol_in_time_order(

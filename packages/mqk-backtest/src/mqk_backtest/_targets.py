@@ -40,7 +40,7 @@ def vectorised_targets(
             slice(None) if count == rows else np.flatnonzero(mask)
         )
         del mask
-        volume = cols.volume[rows_of].astype(np.float64)
+        volume = cols.volume_units()[rows_of].astype(np.float64)  # the run keeps no volume
         volume /= SCALE
         arrays = BarArrays(
             symbol=symbol,
