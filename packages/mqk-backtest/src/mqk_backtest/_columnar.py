@@ -94,6 +94,7 @@ BLOCK_ROWS = 4096
 _ZERO = Decimal(0)
 _DAY0 = date(1970, 1, 1)
 _BUY, _SELL = Side.BUY, Side.SELL
+_SIDE_TEXT = {side: side.value for side in Side}  # an enum's .value is a property call
 _MARKET, _GTC = OrderType.MARKET, TimeInForce.GTC
 
 
@@ -183,6 +184,8 @@ class ColumnarKernel:
         self._text: str | None = None  # the current step's close time as events write it
         self._holding: set[int] = set()  # symbols the ledger holds a position in
         self._marked: dict[int, int] = {}  # the mark each symbol last got in the ledger
+        self._mark_lists: dict[int, list[int]] = {}
+        self._mark_decimals: dict[int, Decimal] = {}
         self._orders: list[OrderRecord | None] = []
         self._seq = 0
         self._broker_seq = 0
@@ -216,6 +219,8 @@ class ColumnarKernel:
         row_lo, row_hi = int(cols.step_start[start]), int(cols.step_start[stop])
         plan = self._plan_all(row_lo, row_hi)
         block = self._steps.open(start, stop)
+        self._mark_lists = {}  # the block's marks as Python ints, per symbol, once read
+        self._mark_decimals = {}  # the block's marks as Decimals, per distinct mark
         self._recompute(block, start, plan)
         block.texts = self._steps.texts(block.busy)
         sends = by_step(plan)
@@ -372,14 +377,10 @@ class ColumnarKernel:
         """Re-plan after ``refused``: its fill never comes, and the symbol's next order (where
         the strategy first asks for something else) now starts from what is still held."""
         self._steps.add(block, refused, -1)
-        following = next(  # ``sends`` is in step order (built from a plan in row order)
-            (
-                p
-                for step, orders in sends.items()
-                if step > refused.step
-                for p in orders
-                if p.sym == refused.sym
-            ),
+        steps = list(sends)  # in step order (built from a plan in row order)
+        later = steps[bisect.bisect_right(steps, refused.step) :]
+        following = next(
+            (p for step in later for p in sends[step] if p.sym == refused.sym),
             None,
         )
         if following is None:
@@ -401,12 +402,19 @@ class ColumnarKernel:
         only right after this; a flat symbol's mark changes neither)."""
         offset = step - block.start
         symbols, marked = self._cols.symbols, self._marked
+        lists, decimals = self._mark_lists, self._mark_decimals
         prices = {}
         for sym in self._holding:
-            mark = int(block.marks[sym][offset])
+            marks = lists.get(sym)
+            if marks is None:
+                marks = lists[sym] = block.marks[sym].tolist()
+            mark = marks[offset]
             if marked.get(sym) != mark:
                 marked[sym] = mark
-                prices[symbols[sym]] = units_to_decimal(mark)
+                price = decimals.get(mark)
+                if price is None:
+                    price = decimals[mark] = units_to_decimal(mark)
+                prices[symbols[sym]] = price
         if prices:
             self._ledger.mark_all(prices)
 
@@ -534,7 +542,7 @@ class ColumnarKernel:
             "ORDER_SENT",
             f'{{"intent_seq":{seq},"limit_price":null,"order_type":"MARKET",'
             f'"quantity":"{format_decimal(quantity)}","reduce_only":{sent_as},'
-            f'"side":"{side.value}","stop_price":null,"symbol":{self._symbol_json[sym]},'
+            f'"side":"{_SIDE_TEXT[side]}","stop_price":null,"symbol":{self._symbol_json[sym]},'
             f'"time_in_force":"GTC"}}',
             correlation_id=coid,
             ts_text=self._text,
@@ -621,7 +629,7 @@ class ColumnarKernel:
             "ORDER_FILLED",
             f'{{"broker_fill_id":"{fill_id}","fee":"{format_decimal(fee)}",'
             f'"filled_quantity":"{quantity}","price":"{format_decimal(price)}",'
-            f'"quantity":"{quantity}","side":"{sent.side.value}",'
+            f'"quantity":"{quantity}","side":"{_SIDE_TEXT[sent.side]}",'
             f'"symbol":{self._symbol_json[sent.plan.sym]}}}',
             correlation_id=sent.coid,
             ts_text=self._text,
