@@ -123,6 +123,21 @@ def fault_times_beyond_the_calendar_range_are_a_typed_error() -> None:
         )
 
 
+@pytest.mark.parametrize("calendar", ["ASEX", "XBEL", "XBSE", "XCYS"])
+def fault_a_calendar_whose_holidays_pandas_cannot_compute_is_a_typed_error(calendar: str) -> None:
+    """Their Orthodox Easter rules raise NotImplementedError inside pandas 3: the operator gets
+    a CalendarError naming the calendar, not a traceback."""
+    grid = SessionGrid(calendar, Timeframe.D1)
+    with pytest.raises(CalendarError) as info:
+        grid.ensure(
+            ts_to_us(datetime(2024, 6, 3, tzinfo=UTC)), ts_to_us(datetime(2024, 6, 4, tzinfo=UTC))
+        )
+    assert str(info.value) == (
+        f"calendar {calendar!r} cannot give sessions for 2023-2025: exchange_calendars cannot"
+        " compute its holidays with this pandas (implemented by subclasses)"
+    )
+
+
 def _reference_grid(calendar: str, timeframe: Timeframe, year: int) -> list[tuple[int, date]]:
     """(close, session) of each grid point of the sessions of ``year``, session by session."""
     with warnings.catch_warnings():  # exchange_calendars calls APIs pandas 3 deprecates

@@ -209,6 +209,11 @@ class SessionGrid:
                 f"calendar {self.calendar!r} cannot give sessions for {first_year}-{last_year}:"
                 f" {exc}"
             ) from exc
+        except NotImplementedError as exc:  # a holiday rule pandas cannot compute (ASEX, XBEL)
+            raise CalendarError(
+                f"calendar {self.calendar!r} cannot give sessions for {first_year}-{last_year}:"
+                f" exchange_calendars cannot compute its holidays with this pandas ({exc})"
+            ) from exc
         if self.timeframe.is_intraday:
             step = self.timeframe.duration // timedelta(microseconds=1)
             grid, runs = _intraday_grid(sessions, opens, closes, break_starts, break_ends, step)
