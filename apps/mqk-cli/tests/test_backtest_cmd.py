@@ -391,6 +391,22 @@ def scenario_a_configured_database_records_the_backtest_as_a_stopped_backtest_ru
     assert events == ["RUN_CREATED", "RUN_STARTED", "RUN_STOPPED"]
 
 
+def contract_an_unusable_database_url_exits_2_before_the_run(tmp_path: Path, bars: Path) -> None:
+    out = tmp_path / "never"
+    args = ["run", *_common(bars, *FAST, "--out", out)]
+    result = CliRunner().invoke(
+        group, [str(a) for a in args], env={"MQK_DATABASE_URL": "mysql://trader@db/runs"}
+    )
+
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: database URL 'mysql://trader@db/runs': backend 'mysql' is not supported"
+        " (use sqlite:///PATH or postgresql://...)\n"
+    )
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert not out.exists()
+
+
 def contract_without_a_database_nothing_but_the_artifacts_is_written(
     tmp_path: Path, bars: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -300,9 +300,12 @@ def _database_configured() -> str | None:
     configured = os.environ.get("MQK_DATABASE_URL", "").strip()
     if not configured and not (Path.cwd() / ".mqk" / "mqk.db").is_file():
         return None
-    from mqk_db import database_url
+    from mqk_db import DbInputError, database_url
 
-    return database_url(os.environ, Path.cwd())
+    try:
+        return database_url(os.environ, Path.cwd())
+    except DbInputError as exc:
+        fail(exc.message, ExitCode.BAD_INPUT)
 
 
 def _record_start(ctx: click.Context, config: EffectiveConfig) -> tuple[Engine, uuid.UUID] | None:
