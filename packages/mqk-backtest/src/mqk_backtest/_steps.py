@@ -28,18 +28,18 @@ _LOWEST = int(np.iinfo(np.int64).min)
 @dataclass(slots=True)
 class Block:
     """Steps ``start..stop-1`` under the current plan: each symbol's mark and holding per
-    step, the planned orders and fills per step, the steps the risk engine must see, and the
-    busy steps (cash and equity are the run-long columns of :class:`StepColumns`)."""
+    step, the steps the risk engine must see and the busy steps (cash and equity are the
+    run-long columns of :class:`StepColumns`).
+
+    ``busy`` holds every step with a planned order or fill or a mark; after a refusal it may
+    also hold steps that lost theirs (walking past such a step does nothing)."""
 
     start: int
     stop: int
     marks: list[npt.NDArray[np.int64]]
     held: dict[int, npt.NDArray[np.int64]]
-    orders: npt.NDArray[np.int64]
-    fills: npt.NDArray[np.int64]
-    marked: npt.NDArray[np.bool_]
     busy: list[int] = field(default_factory=list)
-    marked_steps: set[int] = field(default_factory=set)  # ``marked`` from the last refresh on
+    marked_steps: set[int] = field(default_factory=set)  # from the last refresh on
     texts: dict[int, str] = field(default_factory=dict)  # busy step -> its close time as text
     low_floor: Decimal | None = None  # the risk floor ``lows`` were found for
     lows: list[int] = field(default_factory=list)  # steps with equity at or below it
@@ -68,16 +68,7 @@ class StepColumns:
         cols = self._cols
         row_lo, row_hi = int(cols.step_start[start]), int(cols.step_start[stop])
         marks = [self._marks(sym, start, stop, row_lo, row_hi) for sym in range(len(cols.symbols))]
-        length = stop - start
-        return Block(
-            start,
-            stop,
-            marks,
-            {},
-            np.zeros(length, dtype=np.int64),
-            np.zeros(length, dtype=np.int64),
-            np.zeros(length, dtype=np.bool_),
-        )
+        return Block(start, stop, marks, {})
 
     def recompute(
         self,
@@ -98,11 +89,7 @@ class StepColumns:
         length = stop - first
         flows = np.zeros(length, dtype=np.int64)
         moves: dict[int, npt.NDArray[np.int64]] = {}
-        block.orders[lo:] = 0
-        block.fills[lo:] = 0
-        for p in plan:
-            if p.step >= first:
-                block.orders[p.step - start] += 1
+        events = {p.step for p in plan if p.step >= first}  # steps with an order
         for p in [*fills_to_come, *plan]:
             if first <= p.fill_step < stop:
                 offset = p.fill_step - first
@@ -110,7 +97,7 @@ class StepColumns:
                 if p.sym not in moves:
                     moves[p.sym] = np.zeros(length, dtype=np.int64)
                 moves[p.sym][offset] += (p.wanted - p.before) // SCALE
-                block.fills[p.fill_step - start] += 1
+                events.add(p.fill_step)
         cash_now = cash + np.cumsum(flows)
         equity = cash_now.copy()
         for sym in range(len(self._cols.symbols)):
@@ -124,28 +111,41 @@ class StepColumns:
             equity += shares * block.marks[sym][lo:]
         self.cash[first:stop] = cash_now
         self.equity[first:stop] = equity
-        self.refresh(block, first, peak)
+        marked = self._marked(block, first, peak)
+        block.busy = sorted(events.union(marked))
 
     def refresh(self, block: Block, first: int, peak: Decimal | None) -> None:
-        """The steps the risk engine must see (session edges, equity above ``peak`` and every
-        later high) and the busy steps of ``first..stop-1`` after the columns changed."""
-        start, stop = block.start, block.stop
-        lo = first - start
+        """The steps the risk engine must see from ``first`` on after the columns changed
+        there (equity above ``peak`` and every later high, session edges), and the busy steps:
+        those already busy from ``first`` on (:meth:`add` keeps an added order's steps busy)
+        and the marked ones."""
+        marked = self._marked(block, first, peak)
+        at = bisect.bisect_left(block.busy, first)
+        block.busy = sorted(set(block.busy[at:]).union(marked))
+
+    def _marked(self, block: Block, first: int, peak: Decimal | None) -> list[int]:
+        """Steps ``first..stop-1`` the risk engine must see (session edges, equity above
+        ``peak`` and every later high), also kept as ``block.marked_steps``."""
+        stop = block.stop
         equity = self.equity[first:stop]
         floor = decimal_floor_units(peak) if peak is not None else _LOWEST
         running = np.maximum.accumulate(np.maximum(equity, floor))
         before = preceding(running, floor)
-        block.marked[lo:] = self._session_edge[first:stop] | (equity > before)
-        busy = (block.orders[lo:] > 0) | (block.fills[lo:] > 0) | block.marked[lo:]
-        block.busy = (first + np.flatnonzero(busy)).tolist()
-        block.marked_steps = set((first + np.flatnonzero(block.marked[lo:])).tolist())
+        marked = self._session_edge[first:stop] | (equity > before)
+        steps: list[int] = (marked.nonzero()[0] + first).tolist()
+        block.marked_steps = set(steps)
         block.low_floor = None
+        return steps
 
     def add(self, block: Block, planned: Planned, sign: int) -> None:
-        """Add (``sign`` 1) or take back (-1) a planned order and its fill."""
+        """Add (``sign`` 1) or take back (-1) a planned order's fill; an added order's steps
+        are busy."""
         start, stop = block.start, block.stop
-        if start <= planned.step < stop:
-            block.orders[planned.step - start] += sign
+        if sign > 0:
+            for step in (planned.step, planned.fill_step):
+                at = bisect.bisect_left(block.busy, step)
+                if start <= step < stop and block.busy[at : at + 1] != [step]:
+                    block.busy.insert(at, step)
         step = planned.fill_step
         if not start <= step < stop:
             return
@@ -158,7 +158,6 @@ class StepColumns:
         held[offset:] += shares
         self.cash[step:stop] += flow
         self.equity[step:stop] += flow + shares * block.marks[planned.sym][offset:]
-        block.fills[offset] += sign
 
     def first_breach(
         self, block: Block, first: int, stop: int, floor: Decimal | None
