@@ -391,6 +391,32 @@ def scenario_a_configured_database_records_the_backtest_as_a_stopped_backtest_ru
     assert events == ["RUN_CREATED", "RUN_STARTED", "RUN_STOPPED"]
 
 
+def fault_a_refused_backtest_leaves_its_recorded_run_halted_and_stopped(
+    tmp_path: Path, bars: Path
+) -> None:
+    """A request the backtest refuses (here qty=0) after the run was recorded must not leave a
+    BACKTEST run RUNNING: health checks would call it stale and reconcile would attach to it."""
+    from mqk_db import audit_events, list_runs, make_engine
+    from mqk_schemas import RunStatus
+
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    args = ["run", *_common(bars, *FAST, "--param", "qty=0", "--out", tmp_path / "never")]
+    result = CliRunner().invoke(group, [str(a) for a in args], env={"MQK_DATABASE_URL": url})
+
+    message = "strategy 'sma_cross': parameter 'qty': Value error, 0 must be > 0 (got 0)"
+    assert (result.exit_code, result.stderr) == (2, f"error: {message}\n")
+    engine = make_engine(url)
+    try:
+        (run,) = list_runs(engine)
+        events = [e.event_type for e in audit_events(engine, run.run_id)]
+    finally:
+        engine.dispose()
+    assert run.status is RunStatus.STOPPED
+    assert run.halt_reason == f"BACKTEST_REFUSED: {message}"
+    assert events == ["RUN_CREATED", "RUN_STARTED", "RUN_HALTED", "RUN_STOPPED"]
+    assert not (tmp_path / "never").exists()
+
+
 def contract_an_unusable_database_url_exits_2_before_the_run(tmp_path: Path, bars: Path) -> None:
     out = tmp_path / "never"
     args = ["run", *_common(bars, *FAST, "--out", out)]

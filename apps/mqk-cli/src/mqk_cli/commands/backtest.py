@@ -207,19 +207,27 @@ def _request(config: EffectiveConfig, bars: Path, symbol: str | None) -> Backtes
     )
 
 
+_RUN_ERRORS = (
+    BacktestError,
+    StrategyPackageError,
+    RiskError,
+    IsolationError,
+    ExecutionError,
+    IntegrityError,
+)
+"""What a backtest raises for a request it refuses (bad parameters, bars of another timeframe)."""
+
+
 def _run(request: BacktestRequest, show_progress: bool, label: str) -> BacktestResult:
     try:
-        with _progress(show_progress, label) as progress:
-            return run_backtest(request, progress=progress)
-    except (
-        BacktestError,
-        StrategyPackageError,
-        RiskError,
-        IsolationError,
-        ExecutionError,
-        IntegrityError,
-    ) as exc:
+        return _run_with_progress(request, show_progress, label)
+    except _RUN_ERRORS as exc:
         fail(str(exc), ExitCode.BAD_INPUT)
+
+
+def _run_with_progress(request: BacktestRequest, show_progress: bool, label: str) -> BacktestResult:
+    with _progress(show_progress, label) as progress:
+        return run_backtest(request, progress=progress)
 
 
 _MONEY_METRICS = frozenset({"final_equity", "costs_paid"})
@@ -360,6 +368,25 @@ def _record_end(
         db.dispose()
 
 
+def _record_failure(
+    ctx: click.Context, recorded: tuple[Engine, uuid.UUID] | None, reason: str
+) -> None:
+    """Halt and stop a recorded run whose backtest did not finish, so no BACKTEST run is left
+    RUNNING; a database error here is reported and the original failure goes on."""
+    if recorded is None:
+        return
+    from mqk_db import DbError, halt_run, stop_run
+
+    db, run_id = recorded
+    try:
+        halt_run(db, run_id, reason, now=now_utc(ctx))
+        stop_run(db, run_id, now=now_utc(ctx))
+    except DbError as exc:
+        click.echo(f"error: cannot record the failure of backtest run {run_id}: {exc}", err=True)
+    finally:
+        db.dispose()
+
+
 @group.command(name="run")
 @_common
 @click.option("--stress", "stress", multiple=True, help="Stress profile to overlay.")
@@ -383,7 +410,14 @@ def run_command(ctx: click.Context, /, **kwargs: Any) -> None:
     )
     request = _request(config, bars, kwargs["symbol"])
     recorded = _record_start(ctx, config)
-    result = _run(request, not kwargs["as_json"], f"backtest {config.engine_id}")
+    try:
+        result = _run_with_progress(request, not kwargs["as_json"], f"backtest {config.engine_id}")
+    except _RUN_ERRORS as exc:
+        _record_failure(ctx, recorded, f"BACKTEST_REFUSED: {exc}")
+        fail(str(exc), ExitCode.BAD_INPUT)
+    except BaseException as exc:  # interrupted (Ctrl-C) or an unexpected error
+        _record_failure(ctx, recorded, f"BACKTEST_ABORTED: {type(exc).__name__}")
+        raise
     if recorded is not None:
         _record_end(ctx, recorded, result)
     out = kwargs["out"] or Path("exports") / str(request.run_id)
