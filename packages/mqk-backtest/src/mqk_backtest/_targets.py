@@ -29,6 +29,7 @@ def vectorised_targets(
         actions = actions[cols.order]
     ok = actions != 1  # rows the gate REJECTs never reach the strategy
     ok &= cols.complete
+    volumes = cols.volume_units()  # read once for every symbol; the run keeps no volume
     for index, symbol in enumerate(cols.symbols):
         mask = cols.sym == index
         mask &= ok
@@ -40,7 +41,7 @@ def vectorised_targets(
             slice(None) if count == rows else np.flatnonzero(mask)
         )
         del mask
-        volume = cols.volume_units()[rows_of].astype(np.float64)  # the run keeps no volume
+        volume = volumes[rows_of].astype(np.float64)
         volume /= SCALE
         arrays = BarArrays(
             symbol=symbol,
