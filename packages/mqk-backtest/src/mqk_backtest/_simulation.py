@@ -869,8 +869,11 @@ def _cyclic_gc_paused() -> Iterator[None]:
         # what the run leaves (its result: events, fills, trades) goes straight to the
         # oldest generation: with the collector paused it all sits in the youngest one, and
         # the first young collection would traverse every object of it (~0.07 s for one
-        # symbol's million bars, ~0.15 s for ten symbols) only to find it alive
-        gc.freeze()
-        gc.unfreeze()
+        # symbol's million bars, ~0.15 s for ten symbols) only to find it alive. The host's
+        # own young objects go along (a full collection still sees them); a host that froze
+        # objects itself keeps them frozen: then nothing is moved
+        if gc.get_freeze_count() == 0:
+            gc.freeze()
+            gc.unfreeze()
         if was_enabled:
             gc.enable()
