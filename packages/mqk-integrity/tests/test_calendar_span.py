@@ -118,6 +118,38 @@ def contract_span_calendars_are_used_wherever_the_library_has_their_shape() -> N
     assert own == OWN_SESSION_OFFSET
 
 
+def contract_a_calendar_type_a_host_registers_is_the_one_the_grid_uses() -> None:
+    """``register_calendar_type`` overrides what get_calendar builds: the span path builds the
+    same override (here XNYS with every 2021 Friday a holiday)."""
+    from exchange_calendars.exchange_calendar_xnys import XNYSExchangeCalendar
+    from pandas.tseries.holiday import Holiday
+
+    fridays = [
+        Holiday(f"friday {d.isoformat()}", year=d.year, month=d.month, day=d.day)
+        for d in np.arange("2021-01-01", "2022-01-01", dtype="datetime64[D]").astype(object)
+        if d.weekday() == 4
+    ]
+
+    class NoFridays(XNYSExchangeCalendar):  # type: ignore[misc]
+        @property
+        def regular_holidays(self) -> Any:
+            stock = super().regular_holidays
+            return type(stock)(rules=[*stock.rules, *fridays])
+
+    xcals.register_calendar_type("XNYS", NoFridays, force=True)
+    try:
+        got = _schedule(_exchange_calendar, "XNYS", 2020, 2022)
+        expected = _schedule(_stock, "XNYS", 2020, 2022)
+    finally:
+        xcals.register_calendar_type("XNYS", XNYSExchangeCalendar, force=True)
+    _assert_same(expected, got)
+    sessions = expected[0].astype("datetime64[ns]")
+    in_2021 = sessions[
+        (sessions >= np.datetime64("2021-01-01")) & (sessions < np.datetime64("2022-01-01"))
+    ]
+    assert len(in_2021) == 252 - 50  # XNYS had 252 sessions in 2021, 50 of them Fridays
+
+
 def contract_span_calendar_falls_back_to_the_library_for_a_class_with_its_own_offset() -> None:
     cal = _exchange_calendar("XBOM", 2019, 2021)
     assert type(cal) is type(_stock("XBOM", 2019, 2020))

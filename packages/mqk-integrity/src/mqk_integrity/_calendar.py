@@ -275,10 +275,17 @@ def _span_calendar_class(name: str, start: datetime, end: datetime) -> type[Any]
     """
     if end < HolidayCalendar.start_date or start > HolidayCalendar.end_date:
         return None
-    factories = getattr(calendar_utils, "_default_calendar_factories", None)
-    if not isinstance(factories, dict):
+    # the dispatcher get_calendar asks (it honours a host's register_calendar_type); a name
+    # registered as a calendar instance is left to get_calendar
+    dispatcher = getattr(calendar_utils, "global_calendar_dispatcher", None)
+    factories = getattr(dispatcher, "_calendar_factories", None)
+    instances = getattr(dispatcher, "_calendars", None)
+    if not isinstance(factories, dict) or not isinstance(instances, dict):
         return None
-    base = factories.get(xcals.resolve_alias(name))
+    real = xcals.resolve_alias(name)
+    if real in instances:
+        return None
+    base = factories.get(real)
     if not (isinstance(base, type) and issubclass(base, ExchangeCalendar)):
         return None
     day = inspect.getattr_static(ExchangeCalendar, "day", None)
@@ -299,7 +306,13 @@ def _span_calendar_class(name: str, start: datetime, end: datetime) -> type[Any]
         return _SpanHolidays(holidays.rules, start, end)
 
     return type(
-        base.__name__, (base,), {"regular_holidays": functools.cached_property(regular_holidays)}
+        base.__name__,
+        (base,),
+        {
+            "regular_holidays": functools.cached_property(regular_holidays),
+            "__module__": __name__,
+            "__qualname__": f"{base.__qualname__}(span {start.year}-{end.year})",
+        },
     )
 
 
