@@ -144,13 +144,16 @@ def _cli_case(path: Path, tmp: Path) -> dict[str, float]:
         "--param", "qty=100", "--timeframe", "1m", "--calendar", "XNYS", "--no-costs",
         "--config-dir", str(ROOT / "config"), "--out", str(out), "--json",
     ]  # fmt: skip
-    with (tmp / "cli.out").open("wb") as sink:
+    with (tmp / "cli.out").open("wb") as sink, (tmp / "cli.err").open("wb") as errors:
         started = time.perf_counter()
-        child = subprocess.Popen(args, cwd=tmp, stdout=sink, stderr=subprocess.PIPE)
+        child = subprocess.Popen(args, cwd=tmp, stdout=sink, stderr=errors)
         _, status, usage = os.wait4(child.pid, 0)
         wall = time.perf_counter() - started
-    if status != 0:
-        raise SystemExit(f"mqk-cli backtest run failed ({status}) on {path}")
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise SystemExit(
+            f"mqk-cli backtest run exited {code} on {path}: {(tmp / 'cli.err').read_text()}"
+        )
     return {"wall_s": wall, "peak_rss_mib": usage.ru_maxrss / 1024}
 
 
@@ -221,7 +224,7 @@ def main() -> None:
         " end, in MiB (the 500 MB target is 476.8 MiB).",
         "",
         "| bars | engine | bars/s (engine) | load + artifacts | bars/s (end to end)"
-        " | orders | kernel | halted | peak RSS load / engine / end |",
+        " | orders sent | kernel | halted | peak RSS load / engine / end |",
         "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: |",
     ]
     for label, _mode, stats, rate in rows:

@@ -1,8 +1,8 @@
 """The columnar kernel's columns: cash, equity and exposure of every step, block by block.
 
 A block is a stretch of steps planned at once. For it the columns know each symbol's mark
-(last close) and holding per step, how many planned orders and fills fall on each step, which
-steps the risk engine must see (session edges, new equity peaks) and so which steps are busy.
+(last close) and holding per step, which steps the risk engine must see (session edges, new
+equity peaks) and which steps are busy (a planned order or fill, or one of those).
 Everything here is arithmetic on int64 columns; the ledger's and the risk engine's state come
 in as numbers.
 """
@@ -80,7 +80,7 @@ class StepColumns:
         holdings: Mapping[int, int],
         peak: Decimal | None,
     ) -> None:
-        """Cash, equity, holdings and planned orders and fills of steps ``first..stop-1``:
+        """Cash, equity, holdings and busy steps of ``first..stop-1``:
         ``cash`` (1e-8 units) and ``holdings`` (whole shares per symbol) are the ledger's now,
         ``fills_to_come`` the working orders and ``plan`` the orders not sent yet; ``peak`` is
         the risk engine's equity peak."""
