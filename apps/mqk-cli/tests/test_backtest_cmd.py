@@ -310,6 +310,20 @@ def scenario_show_prints_the_manifest_summary_and_metrics(run_dir: Path) -> None
     assert f"│ trades                    │ {metrics['trades']}" in out
 
 
+def contract_show_prints_hashes_whole_when_stdout_is_not_a_terminal(run_dir: Path) -> None:
+    """Piped or logged output keeps every hash copyable (rich would cut them to 80 columns)."""
+    _, out, _ = _invoke("show", run_dir)
+    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+
+    for value in (
+        manifest["config_hash"],
+        manifest["event_stream_hash"],
+        manifest["data"]["sha256"],
+    ):
+        assert f"│ {value} " in out  # whole, on one line
+    assert "…" not in out
+
+
 def _metric_rows(table: str, metrics: Mapping[str, Any]) -> dict[str, str]:
     """The rows of a printed metrics table naming a key of ``metrics``: key -> shown value."""
     rows = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
@@ -16,16 +17,25 @@ from mqk_schemas import canonical_json
 __all__ = ["console", "fail", "print_json", "print_table"]
 
 
+_PIPE_WIDTH = 200
+"""Columns a table may take when stdout is not a terminal (rich would assume 80 and cut a
+64-character hash to "..."), unless $COLUMNS says otherwise."""
+
+
 def console() -> Console:
     """A console on stdout (no colour when not a terminal, so output is stable in pipes)."""
-    return Console(highlight=False, soft_wrap=True)
+    out = Console(highlight=False, soft_wrap=True)
+    if not out.is_terminal and not os.environ.get("COLUMNS"):
+        out = Console(highlight=False, soft_wrap=True, width=_PIPE_WIDTH)
+    return out
 
 
 def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """Print a titled table."""
+    """Print a titled table; a cell too wide for the screen wraps, it is never cut short (a
+    trader copies hashes and ids out of these tables)."""
     table = Table(title=title, title_justify="left")
     for column in columns:
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(*(str(cell) for cell in row))
     console().print(table)
