@@ -291,9 +291,14 @@ def contract_stress_requires_a_profile_and_knows_them(tmp_path: Path, bars: Path
     code, _, err = _invoke("stress", *_common(bars, "--out", tmp_path / "s"))
     assert code == 2
     assert "--stress" in err
-    code, _, err = _invoke("stress", *_common(bars, "--stress", "nope", "--out", tmp_path / "s"))
+    code, out, err = _invoke(
+        "stress",
+        *_common(bars, "--stress", "slippage_x2", "--stress", "nope", "--out", tmp_path / "s"),
+    )
     assert code == 2
-    assert "nope" in err
+    assert err.startswith("error: unknown stress profile 'nope'")
+    assert out == ""
+    assert not (tmp_path / "s").exists()  # refused before the base run, nothing written
 
 
 # -- show -----------------------------------------------------------------------------------

@@ -499,11 +499,19 @@ def stress_command(**kwargs: Any) -> None:
         fail(f"bar file {bars} not found", ExitCode.BAD_INPUT)
     config_dir = _config_dir(kwargs["config_dir"])
     options = _options(**kwargs)
+    configs = {  # every profile is checked before the first run starts
+        profile: _load(
+            config_dir,
+            kwargs["engine"],
+            kwargs["env"],
+            () if profile == "base" else (profile,),
+            options,
+        )
+        for profile in ("base", *kwargs["stress"])
+    }
     results: dict[str, BacktestResult] = {}
     written: dict[str, Path] = {}
-    for profile in ("base", *kwargs["stress"]):
-        stress = () if profile == "base" else (profile,)
-        config = _load(config_dir, kwargs["engine"], kwargs["env"], stress, options)
+    for profile, config in configs.items():
         request = _request(config, bars, kwargs["symbol"])
         results[profile] = _run(request, not kwargs["as_json"], f"{profile}")
         out = (kwargs["out"] or Path("exports")) / str(request.run_id)
