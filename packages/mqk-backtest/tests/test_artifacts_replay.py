@@ -289,6 +289,22 @@ def unit_rewriting_a_run_directory_replaces_it_whole(tmp_path: Path) -> None:
     assert sorted(p.name for p in out.iterdir()) == sorted(ARTIFACT_FILES)
 
 
+def contract_a_run_directory_gets_the_permissions_of_any_new_folder(tmp_path: Path) -> None:
+    """Not mkdtemp's owner-only 0700: a colleague (or a web server) can open the report."""
+    import os
+    import stat
+
+    umask = os.umask(0o022)
+    try:
+        _, out = _run(tmp_path)
+    finally:
+        os.umask(umask)
+
+    assert stat.S_IMODE(out.stat().st_mode) == 0o755
+    assert stat.S_IMODE((out / "report.html").stat().st_mode) == 0o644
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no scratch
+
+
 @pytest.mark.parametrize("chunk_rows", [1, 7, 89, 90, 1000])
 def invariant_the_equity_curve_is_the_same_whatever_the_chunk_size(
     tmp_path: Path, chunk_rows: int

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
+import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -194,7 +194,7 @@ def write_artifacts(result: BacktestResult, directory: Path) -> RunArtifacts:
             f"{directory} exists and is not a backtest run directory; choose another --out"
         )
     directory.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    scratch = _scratch_beside(directory)
     try:
         artifacts = _write_all(result, scratch)
         if directory.exists():
@@ -204,6 +204,18 @@ def write_artifacts(result: BacktestResult, directory: Path) -> RunArtifacts:
         shutil.rmtree(scratch, ignore_errors=True)
         raise
     return RunArtifacts(directory, artifacts.event_stream_hash, artifacts.events, artifacts.metrics)
+
+
+def _scratch_beside(directory: Path) -> Path:
+    """A new empty folder beside ``directory`` with a plain folder's permissions (the umask's:
+    one made by mkdtemp is private to its owner, and so would the run directory be)."""
+    while True:
+        scratch = directory.parent / f".{directory.name}.{uuid.uuid4().hex[:12]}"
+        try:
+            scratch.mkdir()
+        except FileExistsError:
+            continue
+        return scratch
 
 
 def _occupied_by_something_else(directory: Path) -> bool:
