@@ -64,6 +64,23 @@ def scenario_status_of_an_empty_database_says_to_migrate(env: dict[str, str]) ->
     assert "mqk-cli db migrate" in out
 
 
+def contract_reading_commands_never_create_the_sqlite_file(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """Only `db migrate` creates the database: a status or a run list in a fresh folder must
+    not leave a file behind that later backtests would start recording into."""
+    database = tmp_path / "cli.db"
+    code, out, _ = _run(env, "db", "status", "--json")
+    status = json.loads(out)
+    assert (code, status["revision"], status["up_to_date"]) == (0, None, False)
+    code, _, err = _run(env, "run", "list")
+    assert code == 2
+    assert err == (
+        f"error: no run database at sqlite:///{database} yet; run `mqk-cli db migrate` first\n"
+    )
+    assert not database.exists()
+
+
 def scenario_migrate_refuses_while_a_live_run_is_active_unless_yes(
     env: dict[str, str],
 ) -> None:

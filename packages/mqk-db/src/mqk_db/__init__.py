@@ -18,6 +18,7 @@ from mqk_db._connect import (
     make_engine,
     normalise_url,
     redact_url,
+    sqlite_file,
 )
 from mqk_db._lifecycle import (
     arm_run,
@@ -169,6 +170,7 @@ __all__ = [
     "record_reconcile",
     "redact_url",
     "schema_diff",
+    "sqlite_file",
     "stale_runs",
     "start_backtest_run",
     "stop_run",

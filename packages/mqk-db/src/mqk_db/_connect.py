@@ -70,6 +70,19 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(parsed, pool_pre_ping=True, **kwargs)
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file an SQLite ``url`` names (None for another backend or an in-memory database):
+    lets a caller that only reads tell "no database yet" from an empty one without creating
+    the file, as connecting would."""
+    parsed = _parse(normalise_url(url))
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    if database.startswith("file:"):
+        return None
+    return Path(database)
+
+
 def _parse(url: str) -> URL:
     try:
         return make_url(url)

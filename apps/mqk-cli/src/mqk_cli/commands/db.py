@@ -17,11 +17,13 @@ import click
 from mqk_cli.exit_codes import ExitCode
 from mqk_cli.output import fail, print_json, print_table
 from mqk_db import (
+    ArmState,
     DbError,
     DbInputError,
     Engine,
     PreflightFailed,
     RunNotFound,
+    RunRecord,
     SafetyRefusalError,
     current_revision,
     database_url,
@@ -31,6 +33,7 @@ from mqk_db import (
     make_engine,
     migrate,
     redact_url,
+    sqlite_file,
 )
 from mqk_schemas import RunStatus, canonical_json
 
@@ -44,10 +47,31 @@ def _url() -> str:
         fail(exc.message, ExitCode.BAD_INPUT)
 
 
+def _not_created_yet(url: str) -> bool:
+    """True for an SQLite database whose file does not exist yet but could be created there
+    (connecting would create it); an unusable path is left to the connection to report."""
+    try:
+        path = sqlite_file(url)
+    except DbInputError as exc:
+        fail(exc.message, ExitCode.BAD_INPUT)
+    if path is None or path.exists():
+        return False
+    folder = path.parent
+    while not folder.exists():
+        folder = folder.parent
+    return folder.is_dir()
+
+
 @contextmanager
 def open_database(*, require_schema: bool = True) -> Iterator[tuple[str, Engine]]:
-    """The configured database; exits 2 if it is unreachable or (by default) not migrated."""
+    """The configured database; exits 2 if it is unreachable or (by default) not migrated.
+    An SQLite file that does not exist yet is not created here (only `db migrate` does)."""
     url = _url()
+    if require_schema and _not_created_yet(url):
+        fail(
+            f"no run database at {redact_url(url)} yet; run `mqk-cli db migrate` first",
+            ExitCode.BAD_INPUT,
+        )
     try:
         engine = make_engine(url)
     except DbError as exc:
@@ -119,18 +143,32 @@ def migrate_cmd(yes: bool, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print canonical JSON on one line.")
 def status_cmd(as_json: bool) -> None:
     """Show the schema revision, the active runs and the engines' arm switches."""
+    url = _url()
+    if _not_created_yet(url):  # report it as empty without creating the file
+        _print_status(url, None, [], [], as_json)
+        return
     with open_database(require_schema=False) as (url, engine):
         try:
             revision = current_revision(engine)
         except DbError as exc:
             refuse(exc, as_json)
-        head = head_revision()
         active = (
             list_runs(engine, statuses=[RunStatus.ARMED, RunStatus.RUNNING])
-            if revision == head
+            if revision == head_revision()
             else []
         )
         arms = [get_arm_state(engine, e) for e in sorted({r.engine_id for r in active})]
+    _print_status(url, revision, active, arms, as_json)
+
+
+def _print_status(
+    url: str,
+    revision: str | None,
+    active: list[RunRecord],
+    arms: list[ArmState | None],
+    as_json: bool,
+) -> None:
+    head = head_revision()
     if as_json:
         print_json(
             {
