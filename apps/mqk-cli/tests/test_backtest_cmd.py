@@ -82,6 +82,19 @@ def scenario_run_writes_every_artifact_and_prints_the_hashes(tmp_path: Path, bar
     assert manifest["config"]["engine"]["strategies"][0]["params"]["fast"] == 3
 
 
+def contract_piped_output_starts_with_the_table_and_a_folder_is_not_a_bar_file(
+    tmp_path: Path, bars: Path
+) -> None:
+    """No progress bar (and none of the blank line it leaves) when stdout is not a terminal;
+    --bars naming a folder says so."""
+    code, stdout, stderr = _invoke("run", *_common(bars, *FAST, "--out", tmp_path / "run"))
+    assert (code, stderr) == (0, "")
+    assert stdout.startswith("Backtest MAIN ")
+    code, stdout, stderr = _invoke("run", *_common(tmp_path, "--out", tmp_path / "r2"))
+    assert (code, stdout) == (2, "")
+    assert stderr == f"error: {tmp_path} is a folder; --bars takes one bar file (CSV or Parquet)\n"
+
+
 def contract_money_in_the_metrics_tables_is_shown_in_the_account_currency(
     tmp_path: Path, bars: Path
 ) -> None:

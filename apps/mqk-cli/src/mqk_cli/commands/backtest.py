@@ -149,9 +149,17 @@ def _git_revision() -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
+def _require_bar_file(bars: Path) -> None:
+    """Exit 2 unless ``bars`` is a file."""
+    if bars.is_dir():
+        fail(f"{bars} is a folder; --bars takes one bar file (CSV or Parquet)", ExitCode.BAD_INPUT)
+    if not bars.is_file():
+        fail(f"bar file {bars} not found", ExitCode.BAD_INPUT)
+
+
 @contextmanager
 def _progress(enabled: bool, label: str) -> Iterator[Callable[[int, int], None] | None]:
-    if not enabled:
+    if not enabled or not console().is_terminal:  # a pipe or a log gets no bar (nor its blank line)
         yield None
         return
     bar = Progress(
@@ -399,8 +407,7 @@ def run_command(ctx: click.Context, /, **kwargs: Any) -> None:
     also recorded there with mode BACKTEST; without one nothing but the artifacts is written.
     """
     bars: Path = kwargs["bars"]
-    if not bars.is_file():
-        fail(f"bar file {bars} not found", ExitCode.BAD_INPUT)
+    _require_bar_file(bars)
     config = _load(
         _config_dir(kwargs["config_dir"]),
         kwargs["engine"],
@@ -495,8 +502,7 @@ def replay_command(run_dir: Path, data_dir: Path | None, as_json: bool) -> None:
 def stress_command(**kwargs: Any) -> None:
     """Run the base config and each stress profile on the same bars; compare side by side."""
     bars: Path = kwargs["bars"]
-    if not bars.is_file():
-        fail(f"bar file {bars} not found", ExitCode.BAD_INPUT)
+    _require_bar_file(bars)
     config_dir = _config_dir(kwargs["config_dir"])
     options = _options(**kwargs)
     configs = {  # every profile is checked before the first run starts
