@@ -396,10 +396,21 @@ def contract_show_of_an_incomplete_run_directory_exits_2(tmp_path: Path, run_dir
 # -- the run database -------------------------------------------------------------------------
 
 
+def _the_recorded_run(url: str) -> tuple[Any, list[str]]:
+    """The one run recorded in the database at ``url`` and its audit event types."""
+    from mqk_db import audit_events, list_runs, make_engine
+
+    engine = make_engine(url)
+    try:
+        (run,) = list_runs(engine)
+        return run, [e.event_type for e in audit_events(engine, run.run_id)]
+    finally:
+        engine.dispose()
+
+
 def scenario_a_configured_database_records_the_backtest_as_a_stopped_backtest_run(
     tmp_path: Path, bars: Path
 ) -> None:
-    from mqk_db import audit_events, list_runs, make_engine
     from mqk_schemas import RunMode, RunStatus
 
     url = f"sqlite:///{tmp_path / 'runs.db'}"
@@ -408,12 +419,7 @@ def scenario_a_configured_database_records_the_backtest_as_a_stopped_backtest_ru
     assert (result.exit_code, result.stderr) == (0, "")
     reported = json.loads(result.stdout)
 
-    engine = make_engine(url)
-    try:
-        (run,) = list_runs(engine)
-        events = [e.event_type for e in audit_events(engine, run.run_id)]
-    finally:
-        engine.dispose()
+    run, events = _the_recorded_run(url)
     assert str(run.run_id) == reported["db_run_id"]
     assert (run.mode, run.status, run.engine_id) == (RunMode.BACKTEST, RunStatus.STOPPED, "MAIN")
     assert (
@@ -428,7 +434,6 @@ def fault_a_refused_backtest_leaves_its_recorded_run_halted_and_stopped(
 ) -> None:
     """A request the backtest refuses (here qty=0) after the run was recorded must not leave a
     BACKTEST run RUNNING: health checks would call it stale and reconcile would attach to it."""
-    from mqk_db import audit_events, list_runs, make_engine
     from mqk_schemas import RunStatus
 
     url = f"sqlite:///{tmp_path / 'runs.db'}"
@@ -437,12 +442,7 @@ def fault_a_refused_backtest_leaves_its_recorded_run_halted_and_stopped(
 
     message = "strategy 'sma_cross': parameter 'qty': Value error, 0 must be > 0 (got 0)"
     assert (result.exit_code, result.stderr) == (2, f"error: {message}\n")
-    engine = make_engine(url)
-    try:
-        (run,) = list_runs(engine)
-        events = [e.event_type for e in audit_events(engine, run.run_id)]
-    finally:
-        engine.dispose()
+    run, events = _the_recorded_run(url)
     assert run.status is RunStatus.STOPPED
     assert run.halt_reason == f"BACKTEST_REFUSED: {message}"
     assert events == ["RUN_CREATED", "RUN_STARTED", "RUN_HALTED", "RUN_STOPPED"]
