@@ -101,6 +101,26 @@ def unit_bad_params_are_refused_naming_strategy_parameter_and_rule(
     assert caught.value.reason_code == "STRATEGY_PARAMS_INVALID"
 
 
+@pytest.mark.parametrize(
+    ("name", "params", "message"),
+    [
+        ("sma_cross", {"fast": 30, "slow": 20, "qty": 100}, "fast (30) must be < slow (20)"),
+        (
+            "zscore_mean_reversion",
+            {**VALID_PARAMS["zscore_mean_reversion"], "entry_z": "0.5"},
+            "entry_z (0.5) must be > exit_z (0.5)",
+        ),
+    ],
+)
+def unit_a_rule_across_parameters_reads_as_the_rule_alone(
+    name: str, params: dict[str, Any], message: str
+) -> None:
+    """Not "parameter '(parameters)': Value error, ..." with the whole input repeated."""
+    with pytest.raises(StrategyParamsError) as caught:
+        StrategyRegistry.discover().build(name, params)
+    assert str(caught.value) == f"strategy {name!r}: {message}"
+
+
 def unit_params_that_are_not_a_mapping_are_refused() -> None:
     with pytest.raises(StrategyParamsError, match="parameters must be a mapping, not list"):
         SMA_CROSS.build([("fast", 1)])  # type: ignore[arg-type]

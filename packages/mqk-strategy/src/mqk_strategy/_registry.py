@@ -24,8 +24,10 @@ P = TypeVar("P", bound=StrategyParams)
 def _describe(error: ValidationError, strategy: str, allowed: Iterable[str]) -> str:
     problems: list[str] = []
     for item in error.errors(include_url=False):
-        where = ".".join(str(part) for part in item["loc"]) or "(parameters)"
-        if item["type"] == "extra_forbidden":
+        where = ".".join(str(part) for part in item["loc"])
+        if not where:  # a rule across parameters (fast < slow): its message says which
+            problems.append(str(item["msg"]).removeprefix("Value error, "))
+        elif item["type"] == "extra_forbidden":
             problems.append(f"unknown parameter {where!r} (allowed: {', '.join(sorted(allowed))})")
         elif item["type"] == "missing":
             problems.append(f"parameter {where!r} is required")
