@@ -224,3 +224,14 @@ def contract_integrity_settings_mirror_the_shipped_config_section() -> None:
     config = load_config(REPO_ROOT / "config", engine="MAIN")
     settings = IntegritySettings.model_validate(config.settings.data.model_dump())
     assert settings.model_dump(mode="json") == config.settings.data.model_dump(mode="json")
+
+
+def contract_synth_makes_the_folders_its_out_path_needs(tmp_path: Path) -> None:
+    target = tmp_path / "new" / "deeper" / "AAPL_1d.csv"
+    _synth(target, "--calendar", "XNYS")
+    assert target.is_file()
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder", encoding="utf-8")
+    code, out, err = _run("synth", "--out", str(blocked / "x.csv"), *SAMPLE_ARGS, "--seed", "7")
+    assert (code, out) == (2, "")
+    assert err == f"error: cannot write {blocked / 'x.csv'}: {blocked} is a file, not a folder\n"

@@ -295,6 +295,9 @@ def synth(
             volatility=_decimal_option(volatility, "--volatility"),
             regime_bars=regime_bars,
         )
+        if out.parent.exists() and not out.parent.is_dir():
+            fail(f"cannot write {out}: {out.parent} is a file, not a folder", ExitCode.BAD_INPUT)
+        out.parent.mkdir(parents=True, exist_ok=True)  # as backtest run --out does
         path = write_bars(frame, out, fmt)
     except IntegrityError as exc:
         fail(str(exc), ExitCode.BAD_INPUT)
