@@ -88,7 +88,7 @@ def scenario_paper_run_prints_a_summary_table(term: Terminal) -> None:
     assert code == 0
     for field in ("run_id", "orders", "fills", "final equity", "halts", "bars"):
         assert field in out
-    assert "120/120 (120 now)" in out
+    assert "120/120 (120 this session)" in out
 
 
 def scenario_shadow_records_intents_and_sends_nothing(term: Terminal) -> None:

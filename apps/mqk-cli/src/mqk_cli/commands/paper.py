@@ -150,7 +150,10 @@ def _report(summary: RunSummary, as_json: bool, url: str) -> None:
         ["mode", f"{summary.mode}{' (shadow)' if summary.shadow else ''}"],
         ["status", summary.status],
         ["resumed", summary.resumed],
-        ["bars", f"{summary.bars_done}/{summary.bars_total} ({summary.bars_this_session} now)"],
+        [
+            "bars",
+            f"{summary.bars_done}/{summary.bars_total} ({summary.bars_this_session} this session)",
+        ],
         ["orders", summary.orders],
         ["fills", summary.fills],
         ["shadow intents", summary.shadow_intents],
