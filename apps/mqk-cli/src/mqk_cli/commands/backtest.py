@@ -359,40 +359,33 @@ def _record_start(ctx: click.Context, config: EffectiveConfig) -> tuple[Engine, 
     return db, run.run_id
 
 
-def _record_end(
-    ctx: click.Context, recorded: tuple[Engine, uuid.UUID], result: BacktestResult
-) -> None:
+def _record_stop(
+    ctx: click.Context, recorded: tuple[Engine, uuid.UUID], halt_reason: str | None
+) -> str | None:
+    """Halt the recorded run (when ``halt_reason``) and stop it, so no BACKTEST run is left
+    RUNNING; returns what went wrong in the database, if anything."""
     from mqk_db import DbError, halt_run, stop_run
 
     db, run_id = recorded
     try:
-        reason = result.disarmed or result.halted
-        if reason is not None:
-            halt_run(db, run_id, reason, now=now_utc(ctx))
+        if halt_reason is not None:
+            halt_run(db, run_id, halt_reason, now=now_utc(ctx))
         stop_run(db, run_id, now=now_utc(ctx))
     except DbError as exc:
-        fail(f"cannot record the end of backtest run {run_id}: {exc}", ExitCode.BAD_INPUT)
+        return f"cannot record the end of backtest run {run_id}: {exc}"
     finally:
         db.dispose()
+    return None
 
 
 def _record_failure(
     ctx: click.Context, recorded: tuple[Engine, uuid.UUID] | None, reason: str
 ) -> None:
-    """Halt and stop a recorded run whose backtest did not finish, so no BACKTEST run is left
-    RUNNING; a database error here is reported and the original failure goes on."""
-    if recorded is None:
-        return
-    from mqk_db import DbError, halt_run, stop_run
-
-    db, run_id = recorded
-    try:
-        halt_run(db, run_id, reason, now=now_utc(ctx))
-        stop_run(db, run_id, now=now_utc(ctx))
-    except DbError as exc:
-        click.echo(f"error: cannot record the failure of backtest run {run_id}: {exc}", err=True)
-    finally:
-        db.dispose()
+    """Halt and stop a recorded run whose backtest did not finish; a database error is
+    reported and the original failure goes on."""
+    problem = _record_stop(ctx, recorded, reason) if recorded is not None else None
+    if problem is not None:
+        click.echo(f"error: {problem}", err=True)
 
 
 @group.command(name="run")
@@ -426,7 +419,9 @@ def run_command(ctx: click.Context, /, **kwargs: Any) -> None:
         _record_failure(ctx, recorded, f"BACKTEST_ABORTED: {type(exc).__name__}")
         raise
     if recorded is not None:
-        _record_end(ctx, recorded, result)
+        problem = _record_stop(ctx, recorded, result.disarmed or result.halted)
+        if problem is not None:
+            fail(problem, ExitCode.BAD_INPUT)
     out = kwargs["out"] or Path("exports") / str(request.run_id)
     try:
         artifacts = write_artifacts(result, out)
