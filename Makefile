@@ -9,8 +9,8 @@ PACKAGES := mqk-schemas mqk-config mqk-integrity mqk-strategy mqk-portfolio mqk-
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PYTEST_FLAGS ?= -q -p no:cacheprovider
 
-.PHONY: help install demo test lint format typecheck layers deptry test-packages \
-        test-integration wheels bench clean
+.PHONY: help install compile demo test lint format typecheck layers deptry test-packages \
+        test-pure test-integration wheels bench clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -22,10 +22,13 @@ install:  ## install uv if missing, then the locked workspace environment (compi
 	@# every command would otherwise recompile them at start-up
 	@$(UV) run --locked --quiet python -m compileall -q -j 0 packages/*/src apps/*/src >/dev/null
 
+compile: install  ## compile the backtest's hot modules with mypyc, in place (skipped without a C compiler)
+	@$(UV) run --locked python tools/compiled.py build
+
 demo: install  ## run the main job end to end on SQLite and the shipped sample data
 	@bash examples/demo.sh
 
-test: install lint typecheck layers deptry test-packages test-integration wheels  ## everything CI checks
+test: install compile lint typecheck layers deptry test-packages test-pure test-integration wheels  ## everything CI checks
 	@echo "make test: all checks passed"
 
 lint:  ## ruff lint + format check
@@ -58,15 +61,22 @@ test-packages:  ## each package's tests, alone, in an env holding only it and it
 	    || { rc=$$?; [ $$rc -eq 5 ] && echo "   (no tests collected)" || exit $$rc; }; \
 	done
 
+test-pure:  ## the compiled packages' tests again on their pure-Python sources (what a wheel runs)
+	@for p in $$($(UV) run --locked python -c 'import sys; sys.path.insert(0, "tools"); import compiled; print(*compiled.COMPILED)'); do \
+	  echo "== $$p (pure Python)"; \
+	  MQK_PURE_PYTHON=1 $(UV) run --locked pytest $(PYTEST_FLAGS) packages/$$p/tests; \
+	done
+
 test-integration:  ## cross-package flows, in the full workspace env
 	$(UV) run --locked pytest $(PYTEST_FLAGS) tests-integration
 
 wheels:  ## build every wheel with --no-sources and install each alone into a fresh venv
 	bash .ci/check-wheels.sh
 
-bench: install  ## speed and memory benchmarks -> benchmarks/RESULTS.md
+bench: compile  ## speed and memory benchmarks -> benchmarks/RESULTS.md
 	$(UV) run --locked python benchmarks/bench_backtest.py --write
 	$(UV) run --locked python benchmarks/bench_validate.py --write
 
-clean:
+clean:  ## remove build output, caches and the compiled modules
 	rm -rf dist .mypy_cache .ruff_cache .pytest_cache
+	@python3 tools/compiled.py clean

@@ -17,6 +17,12 @@ refresh=()
 for wheel in "$dist"/*.whl; do
   refresh+=(--refresh-package "$(basename "$wheel" | cut -d- -f1 | tr _ -)")
 done
+# wheels are pure Python: the mypyc extensions `make compile` builds in place never go in
+for wheel in "$dist"/*.whl; do
+  python3 -c 'import sys, zipfile
+bad = [n for n in zipfile.ZipFile(sys.argv[1]).namelist() if n.endswith((".so", ".pyd"))]
+sys.exit(f"{sys.argv[1]} holds compiled files: {bad}" if bad else 0)' "$wheel"
+done
 count=0
 for wheel in "$dist"/*.whl; do
   name="$(basename "$wheel" | cut -d- -f1)"          # e.g. mqk_risk

@@ -53,6 +53,11 @@ def benchmark_config() -> Any:
 
 
 def _child(path: str, mode: str, out: str) -> None:
+    if os.environ.get("MQK_PURE_PYTHON") == "1":  # the sources of the compiled modules
+        sys.path.insert(0, str(ROOT / "tools"))
+        from compiled import PureSourceFinder  # type: ignore[import-not-found]
+
+        sys.meta_path.insert(0, PureSourceFinder())
     from mqk_backtest import (
         BacktestRequest,
         data_file_hash,
@@ -95,6 +100,7 @@ def _child(path: str, mode: str, out: str) -> None:
                 "halted": result.halted,
                 "columnar": result.columnar,
                 "columnar_note": result.columnar_note,
+                "compiled": _compiled(),
                 "final_equity": str(result.final_equity),
                 "peak_rss_load_mib": load_peak,
                 "peak_rss_engine_mib": engine_peak,
@@ -102,6 +108,13 @@ def _child(path: str, mode: str, out: str) -> None:
             }
         )
     )
+
+
+def _compiled() -> bool:
+    """True when the backtest kernel runs as a mypyc extension (``make compile``)."""
+    import mqk_backtest._columnar
+
+    return str(mqk_backtest._columnar.__file__).endswith(".so")
 
 
 def _synth(out: Path, symbols: str, bars: int) -> None:
@@ -121,9 +134,10 @@ def _synth(out: Path, symbols: str, bars: int) -> None:
     write_bars(frame, out, fmt="parquet")
 
 
-def _case(path: Path, mode: str, tmp: Path) -> dict[str, Any]:
+def _case(path: Path, mode: str, tmp: Path, *, pure: bool = False) -> dict[str, Any]:
     out = subprocess.run(
         [sys.executable, __file__, "--child", str(path), mode, str(tmp / f"run-{path.stem}")],
+        env={**os.environ, "MQK_PURE_PYTHON": "1" if pure else "0"},
         check=True,
         capture_output=True,
         text=True,
@@ -191,13 +205,13 @@ def main() -> None:
         for label, symbols, per_symbol in cases:
             path = tmp / f"{label.replace(' ', '_')}.parquet"
             _synth(path, symbols, per_symbol)
-            for mode in ("fast",):
+            for pure in (False, True):
                 runs = []
                 for _ in range(max(1, args.repeat)):
-                    runs.append(_case(path, mode, tmp))
-                    print(label, mode, runs[-1], flush=True)
+                    runs.append(_case(path, "fast", tmp, pure=pure))
+                    print(label, "pure" if pure else "as built", runs[-1], flush=True)
                 stats = _median_run(runs)
-                rows.append((label, mode, stats, int(stats["bars"]) / float(stats["engine_s"])))
+                rows.append((label, stats, int(stats["bars"]) / float(stats["engine_s"])))
             cli = [_cli_case(path, tmp) for _ in range(max(1, args.repeat))]
             print(label, "mqk-cli", cli, flush=True)
             cli.sort(key=lambda r: r["wall_s"])
@@ -221,20 +235,23 @@ def main() -> None:
         f" {max(1, args.repeat)} times in a fresh process; the run with the median end-to-end"
         " time is shown, with the highest peak RSS of all runs. Peak RSS is the whole"
         " process's (imports ~120 MiB included), after loading, after the engine, and at the"
-        " end, in MiB (the 500 MB target is 476.8 MiB).",
+        " end, in MiB (the 500 MB target is 476.8 MiB). *Modules*: the hot modules as mypyc"
+        " extensions (`make compile`, which `make bench` runs first) or their pure-Python"
+        " sources (what a wheel installs; same results).",
         "",
-        "| bars | engine | bars/s (engine) | load + artifacts | bars/s (end to end)"
+        "| bars | modules | engine | bars/s (engine) | load + artifacts | bars/s (end to end)"
         " | orders sent | kernel | halted | peak RSS load / engine / end |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: |",
     ]
-    for label, _mode, stats, rate in rows:
+    for label, stats, rate in rows:
         engine_s = float(stats["engine_s"])
         other_s = float(stats["load_s"]) + float(stats["artifacts_s"])
         end_to_end = int(stats["bars"]) / (engine_s + other_s)
         halted = str(stats["halted"]).split(" ")[0] if stats["halted"] else "no"
         kernel = "columnar" if stats["columnar"] else f"steps ({stats['columnar_note']})"
+        modules = "compiled" if stats["compiled"] else "pure Python"
         lines.append(
-            f"| {int(stats['bars']):,} ({label}) | {engine_s:.2f} s | {rate:,.0f} |"
+            f"| {int(stats['bars']):,} ({label}) | {modules} | {engine_s:.2f} s | {rate:,.0f} |"
             f" {other_s:.2f} s | {end_to_end:,.0f} | {stats['orders']} | {kernel} | {halted} |"
             f" {float(stats['peak_rss_load_mib']):.0f} / {float(stats['peak_rss_engine_mib']):.0f}"
             f" / {float(stats['peak_rss_mib']):.0f} MiB |"
@@ -244,7 +261,7 @@ def main() -> None:
         "The same workloads through `mqk-cli backtest run ... --no-costs --json` as a user runs"
         " them: one fresh process each, no run database, so interpreter start, imports, config,"
         " reading the file, the run, the artifacts and the output are all in (median wall time"
-        " of the runs, highest peak RSS):",
+        " of the runs, highest peak RSS; the modules as built):",
         "",
         "| bars | `mqk-cli backtest run` wall | bars/s | peak RSS |",
         "| --- | ---: | ---: | ---: |",

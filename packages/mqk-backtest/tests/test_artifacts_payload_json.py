@@ -185,6 +185,20 @@ def unit_a_cyclic_payload_is_left_to_the_plain_path() -> None:
     assert payload_json({"x": inner}) is None
 
 
+@pytest.mark.parametrize(("depth", "direct"), [(31, True), (32, False), (5000, False)])
+def unit_only_payloads_up_to_32_containers_deep_take_the_fast_path(
+    depth: int, direct: bool
+) -> None:
+    nested: Any = "leaf"  # inside ``depth`` lists and dicts, inside the payload's own dict
+    for level in range(depth):
+        nested = {"k": nested} if level % 2 else [nested]
+    text = payload_json({"x": nested})
+
+    assert (text is not None) is direct
+    if direct:
+        assert text == record_json(_plain({"x": nested}))
+
+
 def contract_event_stream_add_records_the_plain_paths_text() -> None:
     payload = {
         "reason_code": "RISK_HALTED",

@@ -48,28 +48,40 @@ _OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_P
 _LEAVES = frozenset({str, int, bool, type(None), Decimal, datetime})
 
 
-def _direct(value: Any) -> bool:
+_MAX_DEPTH = 32
+"""Deeper payloads (the engine's are 3 levels deep at most) are left to the plain-types path:
+the walk below never recurses without bound, so a cyclic payload is never followed round
+(as a compiled module, with no recursion limit of Python's, it would overflow the C stack)."""
+
+
+def _direct(value: Any, depth: int = 0) -> bool:
     """True when orjson (with :func:`_default`) renders ``value`` as the plain-types
-    path does: a dict with str keys, list or tuple of such values, or a leaf it knows."""
+    path does: a dict with str keys, list or tuple of such values, or a leaf it knows, at
+    most :data:`_MAX_DEPTH` containers deep."""
     kind = type(value)
     if kind in _LEAVES:
         return True
+    if depth >= _MAX_DEPTH:
+        return False
+    inner_depth = depth + 1
     if kind is dict or isinstance(value, Mapping):
         if isinstance(value, Enum):
             return False  # the plain path reads it as a mapping, the encoder by its value
         for key, item in value.items():
-            if type(key) is not str or (type(item) not in _LEAVES and not _direct(item)):
+            if type(key) is not str or (
+                type(item) not in _LEAVES and not _direct(item, inner_depth)
+            ):
                 return False
         return True
     if kind is list or kind is tuple:
-        return all(type(item) in _LEAVES or _direct(item) for item in value)
+        return all(type(item) in _LEAVES or _direct(item, inner_depth) for item in value)
     if isinstance(value, Enum):
         # encoded by value; a member that is also a str or an int could be rendered by its
         # own text: only when that text is its value's
         inner = value.value
         if isinstance(value, str | int | float):
             return type(inner) in (str, int) and value == inner
-        return _direct(inner)
+        return _direct(inner, inner_depth)
     return False
 
 

@@ -8,6 +8,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from mypy_extensions import mypyc_attr
+
 from mqk_schemas import Fill, Side
 
 __all__ = ["Lot", "SymbolBook", "TradePlan", "new_lot", "signed_quantity"]
@@ -21,7 +23,8 @@ def signed_quantity(fill: Fill) -> Decimal:
     return fill.quantity if fill.side is _BUY else fill.quantity.copy_negate()
 
 
-@dataclass(frozen=True, slots=True)
+@mypyc_attr(native_class=False)  # compiled (tools/compiled.py), it stays a Python class:
+@dataclass(frozen=True, slots=True)  # new_lot fills its slots without __init__
 class Lot:
     """An open lot: ``quantity`` (> 0) still open at ``price``, from fill ``broker_fill_id``.
 
@@ -35,10 +38,10 @@ class Lot:
 
 
 _new = object.__new__
-_set_quantity: Any = Lot.__dict__["quantity"].__set__
-_set_price: Any = Lot.__dict__["price"].__set__
-_set_fill_id: Any = Lot.__dict__["broker_fill_id"].__set__
-_set_ts: Any = Lot.__dict__["ts_utc"].__set__
+_set_quantity: Any = vars(Lot)["quantity"].__set__
+_set_price: Any = vars(Lot)["price"].__set__
+_set_fill_id: Any = vars(Lot)["broker_fill_id"].__set__
+_set_ts: Any = vars(Lot)["ts_utc"].__set__
 
 
 def new_lot(quantity: Decimal, price: Decimal, broker_fill_id: str, ts_utc: datetime) -> Lot:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any, TypeVar
 
+import pydantic.main  # noqa: F401  (compiled by mypyc, this module needs it imported by name)
 from pydantic import BaseModel, ConfigDict
 
 __all__ = ["FrozenModel", "trusted"]
@@ -28,8 +29,8 @@ def trusted(model: type[M], values: dict[str, Any]) -> M:
     """
     fields, fields_set = _fields_of(model)
     if values.keys() != fields:
-        missing = sorted(fields - values.keys())
-        extra = sorted(values.keys() - fields)
+        missing = sorted(name for name in fields if name not in values)
+        extra = sorted(name for name in values if name not in fields)
         raise TypeError(f"{model.__name__}: missing fields {missing}, unknown fields {extra}")
     instance = model.__new__(model)
     object.__setattr__(instance, "__dict__", values)
