@@ -26,6 +26,7 @@ compile: install  ## compile the backtest's hot modules with mypyc, in place (sk
 	@$(UV) run --locked python tools/compiled.py build
 
 demo: install  ## run the main job end to end on SQLite and the shipped sample data
+	@$(UV) run --locked python tools/compiled.py refresh
 	@bash examples/demo.sh
 
 test: install compile lint typecheck layers deptry test-packages test-pure test-integration wheels  ## everything CI checks

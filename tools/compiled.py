@@ -14,6 +14,7 @@ depends on, changed since they were built (a stamp file in its ``src`` holds the
 never silently shadowed by an old extension.
 
     python tools/compiled.py build    # compile what is missing or out of date
+    python tools/compiled.py refresh  # rebuild only extensions that exist and are out of date
     python tools/compiled.py check    # exit 1 naming packages whose extensions are stale
     python tools/compiled.py clean    # remove every extension (pure Python again)
 """
@@ -41,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 COMPILED: dict[str, tuple[str, ...]] = {
     "mqk-schemas": ("types.py", "_base.py", "identity.py"),
-    "mqk-portfolio": ("_ledger.py", "_book.py", "_exact.py"),
+    "mqk-portfolio": ("_ledger.py", "_book.py", "_exact.py", "_ledger_view.py"),
     "mqk-risk": (
         "_engine.py",
         "_pdt.py",
@@ -258,7 +259,7 @@ class PureSourceFinder(importlib.abc.MetaPathFinder):
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: build, check or clean."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["build", "check", "clean", "_build-child"])
+    parser.add_argument("command", choices=["build", "refresh", "check", "clean", "_build-child"])
     parser.add_argument("args", nargs="*")
     options = parser.parse_args(argv)
     if options.command == "_build-child":
@@ -275,6 +276,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"compiled modules out of date: {', '.join(stale)}; run `make compile`")
             return 1
         return 0
+    if options.command == "refresh":
+        stale = stale_packages()
+        return build(stale) if stale else 0
     return build(options.args or list(COMPILED))
 
 

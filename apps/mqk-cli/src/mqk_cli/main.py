@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from mqk_cli.commands import GROUP_MODULES, load_group
+from mqk_cli.exit_codes import ExitCode
+from mqk_cli.stale_build import stale_extensions
 
 __all__ = ["cli"]
 
@@ -27,6 +31,14 @@ class _LazyGroup(click.Group):
 @click.version_option(_VERSION, prog_name="mqk-cli", message="%(prog)s %(version)s")
 def cli() -> None:
     """MiniQuantDesk V4: a risk-first trading system that refuses to trade when unsafe."""
+    stale = stale_extensions()
+    if stale:
+        click.echo(
+            f"refused: compiled modules are older than their sources ({', '.join(stale)}); "
+            "run `make compile` to rebuild them, or `make clean` to run the sources",
+            err=True,
+        )
+        sys.exit(ExitCode.REFUSED)
 
 
 if __name__ == "__main__":

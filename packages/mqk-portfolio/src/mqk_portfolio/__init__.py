@@ -17,9 +17,10 @@ positions, peak equity and drawdown, gross/net exposure and leverage. Marks are 
 from mqk_portfolio._book import Lot
 from mqk_portfolio._exact import EXACT_PRECISION
 from mqk_portfolio._ledger import EngineLedger
+from mqk_portfolio._ledger_view import LedgerView
 from mqk_portfolio._results import FillResult, FillStatus
 from mqk_portfolio._state import LedgerState, PositionState
-from mqk_portfolio._view import LedgerView, PortfolioView
+from mqk_portfolio._view import PortfolioView
 from mqk_portfolio.errors import (
     FillConflictError,
     ForeignFillError,
