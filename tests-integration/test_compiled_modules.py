@@ -14,18 +14,11 @@ from types import ModuleType
 
 import pytest
 
+from mqk_backtest import ARTIFACT_FILES
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = REPO_ROOT / "config"
 SAMPLE = REPO_ROOT / "examples" / "data" / "AAPL_1d.csv"
-ARTIFACTS = (
-    "manifest.json",
-    "audit.jsonl",
-    "orders.csv",
-    "fills.csv",
-    "equity_curve.csv",
-    "metrics.json",
-    "report.html",
-)
 # mqk-cli's entry point, with the compiled modules imported from their sources when asked
 _CLI = """
 import sys
@@ -119,5 +112,5 @@ def invariant_compiled_and_pure_python_runs_write_identical_bytes(tmp_path: Path
 
     compiled, pure = _run(tmp_path, "compiled"), _run(tmp_path, "pure")
 
-    for name in ARTIFACTS:
+    for name in ARTIFACT_FILES:
         assert (compiled / name).read_bytes() == (pure / name).read_bytes(), name
