@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import enum
 import math
+import subprocess
+import sys
 import uuid
 from collections import OrderedDict
 from datetime import UTC, datetime, timedelta, timezone
@@ -183,6 +185,26 @@ def unit_a_cyclic_payload_is_left_to_the_plain_path() -> None:
     inner.append(inner)
 
     assert payload_json({"x": inner}) is None
+
+
+def fault_a_cyclic_payload_added_to_the_stream_raises_instead_of_crashing() -> None:
+    # in a child process: compiled code recursing without bound would kill it (SIGSEGV)
+    script = (
+        "import uuid; from datetime import UTC, datetime\n"
+        "from mqk_backtest._stream import EventStream\n"
+        "from mqk_schemas import Topic\n"
+        "inner = []; inner.append(inner)\n"
+        "stream = EventStream(uuid.uuid4(), 'MAIN')\n"
+        "try:\n"
+        "    stream.add(datetime(2024, 1, 2, tzinfo=UTC), Topic.RISK, 'X', {'x': inner})\n"
+        "except RecursionError:\n"
+        "    print('RecursionError', len(stream))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False, timeout=60
+    )
+
+    assert (done.returncode, done.stdout) == (0, "RecursionError 0\n"), done.stderr
 
 
 @pytest.mark.parametrize(("depth", "direct"), [(31, True), (32, False), (5000, False)])

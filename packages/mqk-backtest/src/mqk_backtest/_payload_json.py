@@ -51,7 +51,8 @@ _LEAVES = frozenset({str, int, bool, type(None), Decimal, datetime})
 _MAX_DEPTH = 32
 """Deeper payloads (the engine's are 3 levels deep at most) are left to the plain-types path:
 the walk below never recurses without bound, so a cyclic payload is never followed round
-(as a compiled module, with no recursion limit of Python's, it would overflow the C stack)."""
+(as a compiled module, with no recursion limit of Python's, it would overflow the C stack;
+the plain path, in ``_plain_json``, is interpreted and raises RecursionError)."""
 
 
 def _direct(value: Any, depth: int = 0) -> bool:

@@ -9,23 +9,18 @@ the records back as plain dicts on access and as canonical JSON lines for the au
 from __future__ import annotations
 
 import json
-import math
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from decimal import Decimal
-from enum import Enum
 from operator import itemgetter
 from typing import Any, overload
 
 from mqk_backtest._payload_json import payload_json
+from mqk_backtest._plain_json import _plain
 from mqk_schemas import (
-    ExactnessError,
     Topic,
     event_id_text_range,
-    format_decimal,
     format_utc,
-    jsonable,
 )
 
 __all__ = ["EventLog", "EventStream", "json_text", "record_json"]
@@ -237,35 +232,3 @@ class EventStream:
             (self._ts_text, topic, event_type, correlation_id, causation_id, payload_json)
         )
         return len(entries) - 1
-
-
-def _plain(value: Any) -> Any:
-    """Plain JSON types with exact decimals as strings (so a record needs no custom encoder)."""
-    kind = type(value)
-    if kind is str or kind is int or kind is bool or value is None:
-        return value
-    if kind is float:  # as canonical JSON has them: finite only
-        if not math.isfinite(value):
-            raise ExactnessError(f"{value} is not finite and has no canonical JSON form")
-        return value
-    if kind is Decimal:
-        return format_decimal(value)
-    if kind is dict or isinstance(value, Mapping):
-        return {
-            k if type(k) is str else str(k.value if isinstance(k, Enum) else k): (
-                v if type(v) is str else _plain(v)
-            )
-            for k, v in value.items()
-        }
-    if kind is list or kind is tuple:
-        return [_plain(v) for v in value]
-    if isinstance(value, Enum):
-        return _plain(value.value)
-    if isinstance(value, datetime):
-        return format_utc(value)
-    return _plain(_from_jsonable(jsonable(value)))
-
-
-def _from_jsonable(value: Any) -> Any:
-    """Turn :func:`jsonable` output (pre-rendered decimals) into plain JSON types."""
-    return json.loads(json.dumps(value, default=str))
