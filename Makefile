@@ -62,11 +62,13 @@ test-packages:  ## each package's tests, alone, in an env holding only it and it
 	    || { rc=$$?; [ $$rc -eq 5 ] && echo "   (no tests collected)" || exit $$rc; }; \
 	done
 
-test-pure:  ## the compiled packages' tests again on their pure-Python sources (what a wheel runs)
+test-pure:  ## the compiled packages', the CLI's and the integration tests again on the pure-Python sources (what a wheel runs)
 	@for p in $$($(UV) run --locked python -c 'import sys; sys.path.insert(0, "tools"); import compiled; print(*compiled.COMPILED)'); do \
 	  echo "== $$p (pure Python)"; \
 	  MQK_PURE_PYTHON=1 $(UV) run --locked pytest $(PYTEST_FLAGS) packages/$$p/tests; \
 	done
+	@echo "== mqk-cli and tests-integration (pure Python in the test process)"
+	MQK_PURE_PYTHON=1 $(UV) run --locked pytest $(PYTEST_FLAGS) apps/mqk-cli/tests tests-integration
 
 test-integration:  ## cross-package flows, in the full workspace env
 	$(UV) run --locked pytest $(PYTEST_FLAGS) tests-integration
@@ -80,4 +82,4 @@ bench: compile  ## speed and memory benchmarks -> benchmarks/RESULTS.md
 
 clean:  ## remove build output, caches and the compiled modules
 	rm -rf dist .mypy_cache .ruff_cache .pytest_cache
-	@python3 tools/compiled.py clean
+	@$(UV) run --locked python tools/compiled.py clean

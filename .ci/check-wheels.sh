@@ -17,11 +17,15 @@ refresh=()
 for wheel in "$dist"/*.whl; do
   refresh+=(--refresh-package "$(basename "$wheel" | cut -d- -f1 | tr _ -)")
 done
-# wheels are pure Python: the mypyc extensions `make compile` builds in place never go in
-for wheel in "$dist"/*.whl; do
-  python3 -c 'import sys, zipfile
-bad = [n for n in zipfile.ZipFile(sys.argv[1]).namelist() if n.endswith((".so", ".pyd"))]
-sys.exit(f"{sys.argv[1]} holds compiled files: {bad}" if bad else 0)' "$wheel"
+# wheels and sdists are pure Python: the mypyc extensions `make compile` builds in place
+# (and their stamps) never go in
+(cd "$root" && uv build --all-packages --no-sources --sdist -o "$work/sdist" -q)
+for archive in "$dist"/*.whl "$work"/sdist/*.tar.gz; do
+  python3 -c 'import sys, tarfile, zipfile
+path = sys.argv[1]
+names = zipfile.ZipFile(path).namelist() if path.endswith(".whl") else tarfile.open(path).getnames()
+bad = [n for n in names if n.endswith((".so", ".pyd", ".mypyc-stamp"))]
+sys.exit(f"{path} holds compiled files: {bad}" if bad else 0)' "$archive"
 done
 count=0
 for wheel in "$dist"/*.whl; do

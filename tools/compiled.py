@@ -27,6 +27,7 @@ import importlib.abc
 import importlib.machinery
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -69,7 +70,6 @@ COMPILED: dict[str, tuple[str, ...]] = {
 """Workspace package -> its modules (files of its one import package) that are compiled."""
 
 STAMP = ".mypyc-stamp"
-_SUFFIX = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
 
 
 def import_name(package: str) -> str:
@@ -93,7 +93,7 @@ def _workspace_deps(package: str) -> list[str]:
         seen.append(name)
         meta = tomllib.loads((ROOT / "packages" / name / "pyproject.toml").read_text())
         for requirement in meta["project"].get("dependencies", []):
-            dep = requirement.split(">")[0].split("<")[0].split("=")[0].split("[")[0].strip()
+            dep = re.match(r"[A-Za-z0-9._-]+", requirement.strip()).group()  # type: ignore[union-attr]
             if (ROOT / "packages" / dep / "pyproject.toml").is_file():
                 todo.append(dep)
     return sorted(seen)
@@ -114,9 +114,22 @@ def source_hash(package: str) -> str:
 
 
 def _stamp(package: str) -> list[str]:
-    """The stamp's lines (source hash, mypy version), empty when there is none."""
+    """The stamp's first two lines (source hash, mypy version), empty when there is none.
+    The lines after them name each compiled module's source and its sha256, which is what
+    ``mqk-cli`` checks before it runs (it has neither mypy nor this script)."""
     path = src_dir(package) / STAMP
-    return path.read_text().split() if path.is_file() else []
+    return path.read_text().splitlines()[:2] if path.is_file() else []
+
+
+def _stamp_text(package: str, mypy: str) -> str:
+    """The stamp of ``package`` built now: source hash, mypy version, then a
+    ``<module>.py <sha256>`` line per compiled module."""
+    folder = src_dir(package) / import_name(package)
+    modules = "".join(
+        f"{module} {hashlib.sha256((folder / module).read_bytes()).hexdigest()}\n"
+        for module in COMPILED[package]
+    )
+    return f"{source_hash(package)}\n{mypy}\n{modules}"
 
 
 def _mypy_version() -> str:
@@ -126,23 +139,32 @@ def _mypy_version() -> str:
 
 
 def extensions(package: str) -> list[Path]:
-    """The compiled files of ``package`` present now."""
+    """The compiled files of ``package`` present now (of any Python version or platform)."""
     base = src_dir(package)
-    return sorted(base.glob(f"*{_SUFFIX}")) + sorted(
-        (base / import_name(package)).glob(f"*{_SUFFIX}")
+    return sorted(
+        path
+        for folder in (base, base / import_name(package))
+        for pattern in ("*.so", "*.pyd")
+        for path in folder.glob(pattern)
     )
 
 
 def stale_packages() -> list[str]:
     """Packages holding extensions that were not built from their current sources."""
     stale = []
-    for package in COMPILED:
+    for package in workspace_packages():
         if not extensions(package):
             continue
         stamp = _stamp(package)
-        if not stamp or stamp[0] != source_hash(package):
+        if package not in COMPILED or not stamp or stamp[0] != source_hash(package):
             stale.append(package)
     return stale
+
+
+def workspace_packages() -> list[str]:
+    """Every package of the workspace (a package dropped from :data:`COMPILED` may still
+    hold extensions)."""
+    return sorted(path.parent.name for path in (ROOT / "packages").glob("*/pyproject.toml"))
 
 
 def clean(package: str) -> None:
@@ -164,9 +186,9 @@ def _compiler_missing() -> str | None:
 
 
 def _build_one(package: str) -> tuple[str, bool, str]:
-    """Compile ``package`` in a child process (mypyc keeps state per process)."""
+    """Compile ``package`` in a child process (mypyc keeps state per process); its stamp is
+    written once every package built has been imported (:func:`_import_check`)."""
     clean(package)
-    wanted = source_hash(package)
     with tempfile.TemporaryDirectory(prefix=f"mypyc-{package}-") as scratch:
         child = subprocess.run(
             [sys.executable, __file__, "_build-child", package, scratch],
@@ -176,22 +198,27 @@ def _build_one(package: str) -> tuple[str, bool, str]:
             text=True,
             check=False,
         )
-    if child.returncode == 0:  # built: each extension must also import
-        names = [f"{import_name(package)}.{m.removesuffix('.py')}" for m in COMPILED[package]]
-        check = "import importlib, sys\nfor name in sys.argv[1:]:\n"
-        check += "    assert importlib.import_module(name).__file__.endswith('.so'), name\n"
-        child = subprocess.run(
-            [sys.executable, "-c", check, *names],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
     if child.returncode != 0:
         clean(package)
         return package, False, (child.stdout + child.stderr)[-4000:]
-    (src_dir(package) / STAMP).write_text(f"{wanted}\n{_mypy_version()}\n")
     return package, True, ""
+
+
+def _import_check(packages: Sequence[str]) -> str | None:
+    """Import every compiled module of ``packages`` from its extension in a fresh process
+    (after all builds ended: none is half copied); the error, or None."""
+    names = [f"{import_name(p)}.{m.removesuffix('.py')}" for p in packages for m in COMPILED[p]]
+    check = "import importlib, sys\nfor name in sys.argv[1:]:\n"
+    check += "    origin = importlib.import_module(name).__file__\n"
+    check += "    assert origin.endswith(('.so', '.pyd')), f'{name} imports from {origin}'\n"
+    child = subprocess.run(
+        [sys.executable, "-c", check, *names],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return None if child.returncode == 0 else (child.stdout + child.stderr)[-4000:]
 
 
 def _build_child(package: str, scratch: str) -> None:
@@ -213,17 +240,23 @@ def _build_child(package: str, scratch: str) -> None:
 
 
 def build(packages: Sequence[str]) -> int:
-    """Compile every package of ``packages`` whose extensions are missing or stale."""
+    """Compile every package of ``packages`` whose extensions are missing or stale (and
+    remove those of packages no longer listed in :data:`COMPILED`)."""
+    for package in workspace_packages():
+        if package not in COMPILED:
+            clean(package)
     reason = _compiler_missing()
     if reason is not None:
+        if os.environ.get("CI", "").lower() == "true":  # CI must test the compiled modules
+            print(f"compiled modules: cannot build, {reason}", file=sys.stderr)
+            return 1
         print(f"compiled modules: skipped, {reason}; the pure-Python sources run (slower)")
         return 0
     mypy = _mypy_version()
     todo = [p for p in packages if not extensions(p) or _stamp(p) != [source_hash(p), mypy]]
-    for package in packages:
-        if package not in todo:  # built from these very sources: newer than any touched one
-            for path in extensions(package):
-                os.utime(path)
+    for package in packages:  # built from these very sources: the stamp names them all
+        if package not in todo:
+            (src_dir(package) / STAMP).write_text(_stamp_text(package, mypy))
     if not todo:
         print("compiled modules: up to date")
         return 0
@@ -231,10 +264,18 @@ def build(packages: Sequence[str]) -> int:
     with ThreadPoolExecutor(max_workers=max(1, min(len(todo), os.cpu_count() or 1))) as pool:
         results = list(pool.map(_build_one, todo))
     failed = [(package, log) for package, ok, log in results if not ok]
-    for package, log in failed:
-        print(f"compiled modules: {package} failed to compile:\n{log}", file=sys.stderr)
+    built = [package for package, ok, _ in results if ok]
+    error = _import_check(built) if built and not failed else None
+    if error is not None:
+        failed.append((", ".join(built), error))
     if failed:
+        for package in todo:
+            clean(package)
+        for package, log in failed:
+            print(f"compiled modules: {package} failed to compile:\n{log}", file=sys.stderr)
         return 1
+    for package in built:
+        (src_dir(package) / STAMP).write_text(_stamp_text(package, mypy))
     print(f"compiled modules: {sum(len(COMPILED[p]) for p in todo)} modules built")
     return 0
 
@@ -270,7 +311,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _build_child(*options.args)
         return 0
     if options.command == "clean":
-        for package in COMPILED:
+        for package in workspace_packages():
             clean(package)
         print("compiled modules: removed; the pure-Python sources run")
         return 0
@@ -282,7 +323,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if options.command == "refresh":
         stale = stale_packages()
-        return build(stale) if stale else 0
+        for package in stale:  # what cannot be rebuilt falls back to its sources
+            if package not in COMPILED or _compiler_missing() is not None:
+                clean(package)
+        rebuild = [p for p in stale if p in COMPILED and extensions(p)]
+        return build(rebuild) if rebuild else 0
     return build(options.args or list(COMPILED))
 
 

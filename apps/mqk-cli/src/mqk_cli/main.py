@@ -34,7 +34,7 @@ def cli() -> None:
     stale = stale_extensions()
     if stale:
         click.echo(
-            f"refused: compiled modules are older than their sources ({', '.join(stale)}); "
+            f"refused: compiled modules were not built from their sources ({', '.join(stale)}); "
             "run `make compile` to rebuild them, or `make clean` to run the sources",
             err=True,
         )
