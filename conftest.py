@@ -58,7 +58,7 @@ def pytest_configure(config: pytest.Config) -> None:
     stale = _COMPILED.stale_packages()
     if stale:
         pytest.exit(
-            f"compiled modules of {', '.join(stale)} are older than their sources: run "
-            "`make compile` (or `make clean` for pure Python)",
+            f"compiled modules of {', '.join(stale)} were not built from their current "
+            "sources: run `make compile` (or `make clean` for pure Python)",
             returncode=2,
         )

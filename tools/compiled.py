@@ -42,7 +42,7 @@ from types import ModuleType
 ROOT = Path(__file__).resolve().parents[1]
 
 COMPILED: dict[str, tuple[str, ...]] = {
-    "mqk-schemas": ("types.py", "_base.py", "identity.py"),
+    "mqk-schemas": ("types.py", "_base.py", "identity.py", "_chain.py"),
     "mqk-portfolio": ("_ledger.py", "_book.py", "_exact.py", "_ledger_view.py"),
     "mqk-risk": (
         "_engine.py",

@@ -8,14 +8,13 @@ from that line on, and :func:`verify_audit_lines` names the first broken line (1
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from mqk_schemas.canonical import canonical_json
+from mqk_schemas._chain import GENESIS_HASH, AuditChain
 from mqk_schemas.errors import AuditChainError
 
 __all__ = [
@@ -26,50 +25,6 @@ __all__ = [
     "verify_audit_file",
     "verify_audit_lines",
 ]
-
-GENESIS_HASH = "0" * 64
-
-
-class AuditChain:
-    """Pure chain state: turns records into chained lines (no I/O)."""
-
-    def __init__(self, last_hash: str = GENESIS_HASH) -> None:
-        self._last_hash = last_hash
-
-    @property
-    def last_hash(self) -> str:
-        """Hash of the last line produced (GENESIS_HASH before the first)."""
-        return self._last_hash
-
-    def line_for(self, record: Any) -> str:
-        """Chain ``record`` and return its line (without newline)."""
-        return self.line_for_json(canonical_json(record))
-
-    def line_for_json(self, record_json: str) -> str:
-        """Chain a record already serialised as canonical JSON; returns its line.
-
-        The text must be canonical (sorted keys, no spaces, numbers as written), as produced by
-        :func:`~mqk_schemas.canonical_json` or ``json.dumps(..., sort_keys=True,
-        separators=(",", ":"), ensure_ascii=False)`` over plain JSON types.
-        """
-        return self.lines_for_jsons((record_json,))[0]
-
-    def lines_for_jsons(self, records_json: Iterable[str]) -> list[str]:
-        """:meth:`line_for_json` of each record in turn, in one call (a run's audit log chains
-        a hundred thousand records and more).
-
-        This is the one place a line's hash is computed: sha256 of the previous line's hash
-        followed by the record's JSON (UTF-8)."""
-        last = self._last_hash
-        lines: list[str] = []
-        append = lines.append
-        sha256 = hashlib.sha256
-        for record_json in records_json:
-            digest = sha256((last + record_json).encode()).hexdigest()
-            append(f'{{"hash":"{digest}","prev_hash":"{last}","record":{record_json}}}')
-            last = digest
-        self._last_hash = last
-        return lines
 
 
 class AuditLogWriter:
