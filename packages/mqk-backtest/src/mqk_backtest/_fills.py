@@ -15,8 +15,8 @@ __all__ = ["FillRecorder", "TradeBook"]
 
 _ZERO = Decimal(0)
 _LEDGER = Topic.LEDGER
-_BUY = Side.BUY  # enum members and texts read once (a class attribute lookup costs ~70 ns)
-_BUY_TEXT = _BUY.value
+# enum texts read once: an enum's .value is an interpreted property
+_SIDE_TEXT = {side: side.value for side in Side}
 
 
 class TradeBook:
@@ -90,7 +90,7 @@ class FillRecorder:
             f'"fee":"{fd(fee) if fee else "0"}",'
             f'"position":"{fd(position) if position else "0"}",'
             f'"price":"{fd(price)}","quantity":"{fd(quantity)}",'
-            f'"side":"{_BUY_TEXT if side is _BUY else side.value}",'
+            f'"side":"{_SIDE_TEXT[side]}",'
             f'"slippage":"{fd(slippage) if slippage else "0"}","symbol":{symbol_json}}}',
             correlation_id=fill.client_order_id,
             ts_text=ts_text,

@@ -49,6 +49,16 @@ class ClosedTrade:
     quantity: Decimal
     pnl: Decimal
 
+    def __init__(
+        self, symbol: str, entry_ts: datetime, exit_ts: datetime, quantity: Decimal, pnl: Decimal
+    ) -> None:
+        # written out (not generated): compiled, native code that still refuses assignment
+        object.__setattr__(self, "symbol", symbol)
+        object.__setattr__(self, "entry_ts", entry_ts)
+        object.__setattr__(self, "exit_ts", exit_ts)
+        object.__setattr__(self, "quantity", quantity)
+        object.__setattr__(self, "pnl", pnl)
+
 
 def _ratio(value: float | None) -> float | None:
     if value is None or not math.isfinite(value):

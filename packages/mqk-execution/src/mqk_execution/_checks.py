@@ -23,6 +23,7 @@ _HALT_NEW, _FLATTEN_AND_HALT = Action.HALT_NEW, Action.FLATTEN_AND_HALT
 _ARMED, _INTEGRITY = GateCheck.ARMED, GateCheck.INTEGRITY
 _RISK, _ALLOCATION = GateCheck.RISK, GateCheck.ALLOCATION
 _RISK_TOPIC, _OMS_TOPIC = Topic.RISK, Topic.OMS
+_BUY = Side.BUY
 
 
 def blocks(decision: Decision, reducing: bool) -> bool:
@@ -38,7 +39,9 @@ def blocks(decision: Decision, reducing: bool) -> bool:
 def is_reducing(position: Decimal, side: Side, quantity: Decimal, pending: Decimal) -> bool:
     """True when an order can only bring ``position`` towards zero: it is on the opposite side
     and, with the ``pending`` unfilled same-side quantity, does not exceed the position."""
-    return position * side.sign < 0 and pending + quantity <= abs(position)
+    # the sign test written out: Side.sign is an interpreted property, read once per order
+    opposite = position < 0 if side is _BUY else position > 0
+    return opposite and pending + quantity <= abs(position)
 
 
 def first_refusal(
