@@ -42,8 +42,8 @@ from types import ModuleType
 ROOT = Path(__file__).resolve().parents[1]
 
 COMPILED: dict[str, tuple[str, ...]] = {
-    "mqk-schemas": ("types.py", "_base.py", "identity.py", "_chain.py"),
-    "mqk-portfolio": ("_ledger.py", "_book.py", "_exact.py", "_ledger_view.py"),
+    "mqk-schemas": ("types.py", "_base.py", "identity.py", "_chain.py", "_envelope_lines.py"),
+    "mqk-portfolio": ("_ledger.py", "_book.py", "_exact.py", "_ledger_view.py", "_results.py"),
     "mqk-risk": (
         "_engine.py",
         "_pdt.py",

@@ -91,6 +91,9 @@ __all__ = ["ColumnarKernel", "KernelRun"]
 BLOCK_ROWS = 4096
 """Bars planned at once, about (a refusal re-plans the rest of its block)."""
 
+_MARK_CACHE = 1 << 16
+"""Distinct marks kept as Decimals at most (a long run's prices recur; ~8 MiB at most)."""
+
 _ZERO = Decimal(0)
 _DAY0 = date(1970, 1, 1)
 _BUY, _SELL = Side.BUY, Side.SELL
@@ -206,7 +209,7 @@ class ColumnarKernel:
         self._holding: set[int] = set()  # symbols the ledger holds a position in
         self._marked: dict[int, int] = {}  # the mark each symbol last got in the ledger
         self._mark_lists: dict[int, list[int]] = {}
-        self._mark_decimals: dict[int, Decimal] = {}
+        self._mark_decimals: dict[int, Decimal] = {}  # marks as Decimals, per distinct mark
         self._orders: list[OrderRecord | None] = []
         self._seq = 0
         self._broker_seq = 0
@@ -241,7 +244,8 @@ class ColumnarKernel:
         plan = self._plan_all(row_lo, row_hi)
         block = self._steps.open(start, stop)
         self._mark_lists = {}  # the block's marks as Python ints, per symbol, once read
-        self._mark_decimals = {}  # the block's marks as Decimals, per distinct mark
+        if len(self._mark_decimals) > _MARK_CACHE:  # prices recur: kept across blocks
+            self._mark_decimals = {}
         self._recompute(block, start, plan)
         block.texts = self._steps.texts(block.busy)
         sends = by_step(plan)

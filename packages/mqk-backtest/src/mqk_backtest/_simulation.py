@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -70,6 +71,7 @@ from mqk_portfolio import EngineLedger, LedgerView
 from mqk_risk import RiskEngine, load_risk_limits
 from mqk_schemas import (
     Action,
+    AuditSpool,
     Bar,
     Decision,
     Fill,
@@ -236,7 +238,18 @@ class _Simulation:
         collector frees (and it is paused during a run, then not run at once): cutting the
         web at its hub lets reference counting free the columns, the scan and the
         components when the run ends."""
+        self._stream.abort_spool()  # a no-op once the run finished its spool
         self.__dict__.clear()
+
+    def spool_audit_log(self, directory: Path) -> None:
+        """Have a helper process chain the audit log in ``directory`` during the run (see
+        :class:`~mqk_schemas.AuditSpool`). A spool that cannot start changes nothing but the
+        time: the artifacts then render the log themselves."""
+        try:
+            spool = AuditSpool(directory, self._run_id, self._engine_id)
+        except OSError:
+            return
+        self._stream.spool_to(spool)
 
     # -- views the components call back ---------------------------------------------------
 
@@ -712,6 +725,7 @@ class _Simulation:
             mode=self._mode if self._fast is not None or self._mode == "reference" else "reference",
             columnar=self._columnar_problem is None,
             columnar_note=self._columnar_problem,
+            audit_log=self._stream.finish_spool(),
         )
 
     def _run_columnar(self) -> Sequence[Order]:
@@ -823,15 +837,19 @@ def run_simulation(
     registry: StrategyRegistry,
     mode: str = "fast",
     progress: Callable[[int, int], None] | None = None,
+    spool_dir: Path | None = None,
 ) -> BacktestResult:
-    """Run ``request``; ``mode`` is ``"fast"`` (default) or ``"reference"`` (bar by bar)."""
+    """Run ``request``; ``mode`` is ``"fast"`` (default) or ``"reference"`` (bar by bar).
+    With ``spool_dir`` a helper process chains the audit log there during the run."""
     if mode not in ("fast", "reference"):
         raise BacktestInputError(f"mode must be 'fast' or 'reference', not {mode!r}")
     with _cyclic_gc_paused():
         try:
-            return _run_once(request, registry, mode, progress, columnar=mode == "fast")
+            return _run_once(request, registry, mode, progress, spool_dir, columnar=mode == "fast")
         except OutsideEnvelope as exc:  # redo it step by step: it left the kernel's envelope
-            return _run_once(request, registry, mode, progress, columnar=False, fallback=exc.reason)
+            return _run_once(
+                request, registry, mode, progress, spool_dir, columnar=False, fallback=exc.reason
+            )
 
 
 def _run_once(
@@ -839,6 +857,7 @@ def _run_once(
     registry: StrategyRegistry,
     mode: str,
     progress: Callable[[int, int], None] | None,
+    spool_dir: Path | None,
     *,
     columnar: bool,
     fallback: str | None = None,
@@ -847,6 +866,8 @@ def _run_once(
     simulation = _Simulation(
         request, registry, mode, progress, columnar=columnar, fallback=fallback
     )
+    if spool_dir is not None:
+        simulation.spool_audit_log(spool_dir)
     try:
         return simulation.run()
     finally:

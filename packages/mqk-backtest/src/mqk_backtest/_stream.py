@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
-from operator import itemgetter
 from typing import Any, overload
 
 from mqk_backtest._payload_json import payload_json
 from mqk_backtest._plain_json import _plain
 from mqk_schemas import (
+    AuditSpool,
+    EnvelopeEntry,
+    SpooledAudit,
     Topic,
-    event_id_text_range,
+    envelope_lines,
     format_utc,
+    json_text,
 )
 
 __all__ = ["EventLog", "EventStream", "json_text", "record_json"]
@@ -28,22 +31,9 @@ __all__ = ["EventLog", "EventStream", "json_text", "record_json"]
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def json_text(value: str | None) -> str:
-    """``value`` as a JSON string literal (``null`` for None), for hand-rendered payloads."""
-    if value is None:
-        return "null"
-    if value.isascii() and value.isprintable() and '"' not in value and "\\" not in value:
-        return f'"{value}"'  # nothing to escape (symbols, ids, timestamps)
-    return json.dumps(value, ensure_ascii=False)
-
-
 def record_json(record: Mapping[str, Any]) -> str:
     """Canonical JSON text of one record (sorted keys, no spaces)."""
     return _CANONICAL.encode(record)
-
-
-# (ts_utc text, topic, event_type, correlation_id, causation_id, payload as canonical JSON)
-_Entry = tuple[str, str, str, str | None, str | None, str]
 
 
 class EventLog(Sequence[dict[str, Any]]):
@@ -52,7 +42,7 @@ class EventLog(Sequence[dict[str, Any]]):
 
     __slots__ = ("_engine_id", "_entries", "_run_id")
 
-    def __init__(self, run_id: uuid.UUID, engine_id: str, entries: list[_Entry]) -> None:
+    def __init__(self, run_id: uuid.UUID, engine_id: str, entries: list[EnvelopeEntry]) -> None:
         self._run_id = run_id
         self._engine_id = engine_id
         self._entries = entries
@@ -106,53 +96,52 @@ class EventLog(Sequence[dict[str, Any]]):
 
     def _line_list(self, start: int, stop: int) -> list[str]:
         """The canonical JSON of records ``start`` to ``stop`` (exclusive)."""
-        event_ids = event_id_text_range(self._run_id, start, stop)
-        head = f'"engine_id":{json.dumps(self._engine_id, ensure_ascii=False)},"event_id":"'
-        run = f',"run_id":{json.dumps(str(self._run_id))},"seq":'
-        entries = self._entries[start:stop]
-        if _all_plain(entries):
-            # no string needs escaping: each is quoted as is (what json_text does then)
-            return [
-                f'{{"causation_id":{"null" if causation is None else _Q + causation + _Q},'
-                f'"correlation_id":{"null" if correlation is None else _Q + correlation + _Q},'
-                f'{head}{event_id}","event_type":"{event_type}","payload":{payload}{run}{seq},'
-                f'"topic":"{topic}","ts_utc":"{ts}"}}'
-                for seq, (ts, topic, event_type, correlation, causation, payload), event_id in zip(
-                    range(start, stop), entries, event_ids, strict=True
-                )
-            ]
-        jt = json_text
-        return [
-            f'{{"causation_id":{jt(causation)},"correlation_id":{jt(correlation)},'
-            f'{head}{event_id}","event_type":{jt(event_type)},"payload":{payload}{run}{seq},'
-            f'"topic":{jt(topic)},"ts_utc":{jt(ts)}}}'
-            for seq, (ts, topic, event_type, correlation, causation, payload), event_id in zip(
-                range(start, stop), entries, event_ids, strict=True
-            )
-        ]
+        return envelope_lines(self._run_id, self._engine_id, self._entries[start:stop], start)
 
 
-_Q = '"'
-
-
-def _all_plain(entries: list[_Entry]) -> bool:
-    """True when no string field of ``entries`` needs escaping in JSON (:func:`json_text`'s
-    test, applied to all of them joined: each test holds for a join iff for every part)."""
-    parts: list[Iterable[str]] = [map(itemgetter(field), entries) for field in range(3)]
-    parts += [filter(None, map(itemgetter(field), entries)) for field in (3, 4)]
-    text = "".join("".join(part) for part in parts)
-    return text.isascii() and text.isprintable() and '"' not in text and "\\" not in text
+SPOOL_BATCH = 4096
+"""Events handed to an :class:`~mqk_schemas.AuditSpool` at once."""
 
 
 class EventStream:
-    """Appends envelope-shaped events with consecutive ``seq`` numbers."""
+    """Appends envelope-shaped events with consecutive ``seq`` numbers (and, given an
+    :class:`~mqk_schemas.AuditSpool`, hands them to it a batch at a time)."""
 
     def __init__(self, run_id: uuid.UUID, engine_id: str) -> None:
         self._run_id = run_id
         self._engine_id = engine_id
-        self._entries: list[_Entry] = []
+        self._entries: list[EnvelopeEntry] = []
         self._ts: datetime | None = None
         self._ts_text = ""
+        self._spool: AuditSpool | None = None
+        self._spooled = 0  # events handed to the spool so far
+
+    def spool_to(self, spool: AuditSpool) -> None:
+        """Hand every event, those recorded so far and all to come, to ``spool``."""
+        self._spool = spool
+        self._spooled = 0
+        self._send_to_spool(spool)
+
+    def finish_spool(self) -> SpooledAudit | None:
+        """Hand the spool the last events and wait for its audit log: None without a spool or
+        when it failed (the log is then rendered in process, from :attr:`records`)."""
+        spool, self._spool = self._spool, None
+        if spool is None:
+            return None
+        self._send_to_spool(spool)
+        return spool.finish()
+
+    def abort_spool(self) -> None:
+        """Stop the spool, if any, and throw its file away (the run failed or is redone)."""
+        spool, self._spool = self._spool, None
+        if spool is not None:
+            spool.abort()
+
+    def _send_to_spool(self, spool: AuditSpool) -> None:
+        total = len(self._entries)
+        if total > self._spooled:
+            spool.send(self._entries[self._spooled : total])
+            self._spooled = total
 
     @property
     def records(self) -> EventLog:
@@ -231,4 +220,8 @@ class EventStream:
         entries.append(
             (self._ts_text, topic, event_type, correlation_id, causation_id, payload_json)
         )
-        return len(entries) - 1
+        total = len(entries)
+        spool = self._spool
+        if spool is not None and total - self._spooled >= SPOOL_BATCH:
+            self._send_to_spool(spool)
+        return total - 1

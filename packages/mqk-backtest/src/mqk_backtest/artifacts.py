@@ -10,7 +10,7 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -32,7 +32,7 @@ from mqk_backtest.errors import ArtifactError
 from mqk_backtest.fingerprint import package_versions
 from mqk_backtest.metrics import compute_metrics
 from mqk_backtest.report import MAX_FILL_MARKS, render_report
-from mqk_schemas import AuditChain, format_utc, jsonable
+from mqk_schemas import AuditChain, audit_log_chunks, format_utc, jsonable
 
 __all__ = [
     "ARTIFACT_FILES",
@@ -174,14 +174,6 @@ def build_manifest(result: BacktestResult, event_stream_hash: str) -> dict[str, 
     }
 
 
-def _audit_chunks(result: BacktestResult, chain: AuditChain) -> Iterator[bytes]:
-    """``audit.jsonl`` a batch of chained lines at a time (``chain`` ends at the last)."""
-    for batch in result.events.line_batches():
-        lines = chain.lines_for_jsons(batch)
-        lines.append("")  # the last line's newline
-        yield "\n".join(lines).encode()
-
-
 def write_artifacts(result: BacktestResult, directory: Path) -> RunArtifacts:
     """Write every artifact of ``result`` into ``directory``, all or nothing.
 
@@ -232,9 +224,7 @@ def _write_all(result: BacktestResult, directory: Path) -> RunArtifacts:
     # every other file is rendered here and written by the worker thread meanwhile
     with BackgroundWriter() as writer:
         writer.write_file_in_thread(directory / "equity_curve.csv", equity_csv_parts(result.equity))
-        chain = AuditChain()
-        writer.write_file(directory / "audit.jsonl", _audit_chunks(result, chain))
-        stream_hash = chain.last_hash
+        stream_hash = _write_audit_log(result, directory / "audit.jsonl", writer)
         writer.write_file(directory / "orders.csv", orders_csv_chunks(result.orders))
         writer.write_file(directory / "fills.csv", fills_csv_chunks(result.fills))
         manifest = build_manifest(result, stream_hash)
@@ -254,6 +244,17 @@ def _write_all(result: BacktestResult, directory: Path) -> RunArtifacts:
         )
         writer.write_file(directory / "report.html", [page.encode()])
     return RunArtifacts(directory, stream_hash, len(result.events), metrics)
+
+
+def _write_audit_log(result: BacktestResult, path: Path, writer: BackgroundWriter) -> str:
+    """Put ``audit.jsonl`` at ``path``: the run's spooled log moved there when it has one
+    (chained by a helper process during the run), else rendered here; its last hash."""
+    spooled = result.audit_log
+    if spooled is not None and spooled.events == len(result.events) and spooled.move_to(path):
+        return spooled.last_hash
+    chain = AuditChain()
+    writer.write_file(path, audit_log_chunks(chain, result.events.line_batches()))
+    return chain.last_hash
 
 
 def _span(result: BacktestResult) -> tuple[str, str] | None:

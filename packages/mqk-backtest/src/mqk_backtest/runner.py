@@ -43,19 +43,35 @@ __all__ = [
 Progress = Callable[[int, int], None]
 
 
+SPOOL_MIN_BARS = 100_000
+"""Runs of at least this many bars chain their audit log in a helper process (with a spool
+folder): below it, starting the helper costs more than it saves."""
+
+
 def run_backtest(
     request: BacktestRequest,
     *,
     mode: str = "fast",
     registry: StrategyRegistry | None = None,
     progress: Progress | None = None,
+    spool_dir: Path | None = None,
+    spool_min_bars: int = SPOOL_MIN_BARS,
 ) -> BacktestResult:
-    """Run one backtest. ``mode`` "fast" (default) and "reference" give identical results."""
+    """Run one backtest. ``mode`` "fast" (default) and "reference" give identical results.
+
+    With ``spool_dir`` (on the file system of the folder the artifacts go to), a run of at
+    least ``spool_min_bars`` bars has a helper process render and hash-chain its audit log
+    there while it runs, on another core (:class:`~mqk_schemas.AuditSpool`);
+    :func:`write_artifacts` then moves that file into place. The artifacts are the same
+    bytes either way.
+    """
+    spool = spool_dir if spool_dir is not None and len(request.bars) >= spool_min_bars else None
     return run_simulation(
         request,
         registry=registry if registry is not None else StrategyRegistry.discover(),
         mode=mode,
         progress=progress,
+        spool_dir=spool,
     )
 
 

@@ -163,8 +163,7 @@ class EngineLedger:
         """Value ``symbol`` at ``price`` from now on (O(1): a few Decimal operations)."""
         if type(price) is not Decimal or not price.is_finite() or price <= 0:
             price = _mark_price(symbol, price)
-        self._mark(symbol, price)
-        self._raise_peak()
+        self._mark_checked(((symbol, price),))
 
     def mark_all(self, prices: Mapping[str, Decimal]) -> None:
         """Mark several symbols at once; a bad price refuses the whole call, changing nothing."""
@@ -172,24 +171,32 @@ class EngineLedger:
             if price.__class__ is not Decimal or not price.is_finite() or price <= _ZERO:
                 break
         else:  # every price is a valid Decimal already (the usual case): nothing to convert
-            for symbol, price in prices.items():
-                self._mark(symbol, price)
-            self._raise_peak()
+            self._mark_checked(prices.items())
             return
-        checked = [(symbol, _mark_price(symbol, price)) for symbol, price in prices.items()]
-        for symbol, price in checked:
-            self._mark(symbol, price)
+        self._mark_checked(
+            [(symbol, _mark_price(symbol, price)) for symbol, price in prices.items()]
+        )
+
+    def _mark_checked(self, prices: Iterable[tuple[str, Decimal]]) -> None:
+        """Mark each symbol at its (valid) price, then raise the peak."""
+        saved = getcontext()
+        setcontext(self._ctx)  # the operators below run exact (any rounding raises)
+        try:
+            for symbol, price in prices:
+                self._mark(symbol, price)
+        finally:
+            setcontext(saved)
         self._raise_peak()
 
     def _mark(self, symbol: str, price: Decimal) -> None:
+        """Mark ``symbol`` at ``price``; the caller has made the exact context current."""
         self._marks[symbol] = price
         book = self._books.get(symbol)
         if book is None or not book.quantity:
             return
-        ctx = self._ctx
         try:
-            value = ctx.multiply(book.quantity, price)
-            self._net = ctx.add(self._net, ctx.subtract(value, book.market_value))
+            value = book.quantity * price
+            self._net = self._net + (value - book.market_value)
         except DecimalException as error:
             raise LedgerPrecisionError(
                 f"mark {symbol} at {price}: exact arithmetic failed ({type(error).__name__})"

@@ -4,7 +4,9 @@ Immutable, strict pydantic models with exact money (Decimal, never float) and UT
 the event envelope, canonical JSON and the hash-chained audit log.
 """
 
+from mqk_schemas._audit_worker import audit_log_chunks
 from mqk_schemas._base import trusted
+from mqk_schemas._envelope_lines import EnvelopeEntry, envelope_lines, json_text
 from mqk_schemas.audit import (
     GENESIS_HASH,
     AuditChain,
@@ -13,6 +15,7 @@ from mqk_schemas.audit import (
     verify_audit_file,
     verify_audit_lines,
 )
+from mqk_schemas.audit_spool import AuditSpool, SpooledAudit
 from mqk_schemas.bars import BAR_FRAME_SCHEMA, PRICE_SCALE, BarFrame
 from mqk_schemas.canonical import canonical_json, jsonable, sha256_hex
 from mqk_schemas.decisions import Decision, most_severe
@@ -80,6 +83,7 @@ __all__ = [
     "AuditChain",
     "AuditChainError",
     "AuditLogWriter",
+    "AuditSpool",
     "AuditVerification",
     "Bar",
     "BarFrame",
@@ -87,6 +91,7 @@ __all__ = [
     "BrokerSnapshot",
     "Decision",
     "EngineId",
+    "EnvelopeEntry",
     "EventEnvelope",
     "ExactDecimal",
     "ExactnessError",
@@ -105,6 +110,7 @@ __all__ = [
     "RunStatus",
     "SchemaError",
     "Side",
+    "SpooledAudit",
     "Symbol",
     "TargetPosition",
     "TimeInForce",
@@ -112,15 +118,18 @@ __all__ = [
     "Topic",
     "UtcDatetime",
     "__version__",
+    "audit_log_chunks",
     "canonical_json",
     "client_order_id",
     "client_order_ids",
     "engine_of_client_order_id",
+    "envelope_lines",
     "event_id",
     "event_id_text_range",
     "event_id_texts",
     "format_decimal",
     "format_utc",
+    "json_text",
     "jsonable",
     "make_event",
     "most_severe",

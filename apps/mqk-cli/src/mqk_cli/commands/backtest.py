@@ -233,9 +233,15 @@ def _run(request: BacktestRequest, show_progress: bool, label: str) -> BacktestR
         fail(str(exc), ExitCode.BAD_INPUT)
 
 
-def _run_with_progress(request: BacktestRequest, show_progress: bool, label: str) -> BacktestResult:
+def _run_with_progress(
+    request: BacktestRequest, show_progress: bool, label: str, out: Path | None = None
+) -> BacktestResult:
+    """Run ``request``; with ``out`` (where its artifacts go) a long run's audit log is
+    chained beside it by a helper process while the run goes on."""
     with _progress(show_progress, label) as progress:
-        return run_backtest(request, progress=progress)
+        return run_backtest(
+            request, progress=progress, spool_dir=None if out is None else out.parent
+        )
 
 
 _MONEY_METRICS = frozenset({"final_equity", "costs_paid"})
@@ -409,9 +415,12 @@ def run_command(ctx: click.Context, /, **kwargs: Any) -> None:
         _options(**kwargs),
     )
     request = _request(config, bars, kwargs["symbol"])
+    out = kwargs["out"] or Path("exports") / str(request.run_id)
     recorded = _record_start(ctx, config)
     try:
-        result = _run_with_progress(request, not kwargs["as_json"], f"backtest {config.engine_id}")
+        result = _run_with_progress(
+            request, not kwargs["as_json"], f"backtest {config.engine_id}", out
+        )
     except _RUN_ERRORS as exc:
         _record_failure(ctx, recorded, f"BACKTEST_REFUSED: {exc}")
         fail(str(exc), ExitCode.BAD_INPUT)
@@ -422,7 +431,6 @@ def run_command(ctx: click.Context, /, **kwargs: Any) -> None:
         problem = _record_stop(ctx, recorded, result.disarmed or result.halted)
         if problem is not None:
             fail(problem, ExitCode.BAD_INPUT)
-    out = kwargs["out"] or Path("exports") / str(request.run_id)
     try:
         artifacts = write_artifacts(result, out)
     except ArtifactError as exc:
