@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import gc
 import io
+import json
 import pickle
 import stat
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -24,7 +27,7 @@ from mqk_schemas import (
     envelope_lines,
     verify_audit_file,
 )
-from mqk_schemas._audit_worker import FRAME_HEAD, read_frames
+from mqk_schemas.audit_spool import FRAME_HEAD, read_frames
 
 RUN_ID = uuid.UUID("6f1c1c55-5b8e-4f4e-9a43-0d8f7f5b2f11")
 ENGINE = "MAIN"
@@ -221,3 +224,19 @@ def unit_frames_read_back_what_was_framed() -> None:
     )
 
     assert list(read_frames(io.BytesIO(blob))) == batches
+
+
+def contract_the_helper_runs_quietly_on_this_interpreter(tmp_path: Path) -> None:
+    entries = _entries(10)
+    blob = pickle.dumps(entries, protocol=pickle.HIGHEST_PROTOCOL)
+    worker = [sys.executable, "-m", "mqk_schemas._audit_worker"]
+    done = subprocess.run(
+        [*worker, str(tmp_path / "log"), str(RUN_ID), ENGINE],
+        input=FRAME_HEAD.pack(len(blob)) + blob,
+        capture_output=True,
+        check=True,
+    )
+
+    assert done.stderr == b""  # no warning (say, of a module run twice) and no traceback
+    report = json.loads(done.stdout)
+    assert (report["events"], report["last_hash"]) == (10, _in_process(entries)[1])

@@ -120,6 +120,7 @@ class _Working:
     symbol: str
     side: Side
     quantity: Decimal
+    quantity_text: str
     broker_order_id: str
     created_at: datetime
     index: int
@@ -131,6 +132,7 @@ class _Working:
         symbol: str,
         side: Side,
         quantity: Decimal,
+        quantity_text: str,
         broker_order_id: str,
         created_at: datetime,
         index: int,
@@ -141,6 +143,7 @@ class _Working:
         self.symbol = symbol
         self.side = side
         self.quantity = quantity
+        self.quantity_text = quantity_text
         self.broker_order_id = broker_order_id
         self.created_at = created_at
         self.index = index
@@ -216,6 +219,7 @@ class ColumnarKernel:
         self._decimals: dict[int, Decimal] = {}  # target quantities (1e-8 units) as Decimals
         self._sessions: dict[int, date] = {}  # session day number -> its date
         self._quantities: dict[Decimal, Decimal] = {}  # order quantities, one object each
+        self._quantity_texts: dict[Decimal, str] = {}  # and their texts, rendered once
         self._planner = OrderPlanner(
             cols, targets.quantity, self._asked_rows, self._next_row, costs
         )
@@ -495,6 +499,9 @@ class ColumnarKernel:
             raise OutsideEnvelope(f"the plan of {symbol} disagrees with its position")
         side = _BUY if delta > 0 else _SELL
         quantity = self._shared(abs(delta))  # kept by the order record and the fill
+        quantity_text = self._quantity_texts.get(quantity)
+        if quantity_text is None:
+            quantity_text = self._quantity_texts[quantity] = format_decimal(quantity)
         reduce_only = current != 0 and abs(wanted) < abs(current) and (wanted * current) >= 0
         seq = self._seq
         self._seq += 1
@@ -566,7 +573,7 @@ class ColumnarKernel:
             Topic.OMS,
             "ORDER_SENT",
             f'{{"intent_seq":{seq},"limit_price":null,"order_type":"MARKET",'
-            f'"quantity":"{format_decimal(quantity)}","reduce_only":{sent_as},'
+            f'"quantity":"{quantity_text}","reduce_only":{sent_as},'
             f'"side":"{_SIDE_TEXT[side]}","stop_price":null,"symbol":{self._symbol_json[sym]},'
             f'"time_in_force":"GTC"}}',
             correlation_id=coid,
@@ -584,7 +591,15 @@ class ColumnarKernel:
         )
         self._held[planned.sym] = planned.wanted
         sent = _Working(
-            planned, coid, symbol, side, quantity, broker_order_id, now, len(self._orders)
+            planned,
+            coid,
+            symbol,
+            side,
+            quantity,
+            quantity_text,
+            broker_order_id,
+            now,
+            len(self._orders),
         )
         self._orders.append(None)
         self._working.setdefault(sym, []).append(sent)
@@ -647,7 +662,7 @@ class ColumnarKernel:
                 "ts_utc": now,
             },
         )
-        quantity = format_decimal(sent.quantity)  # filled in full: the filled quantity's text too
+        quantity = sent.quantity_text  # filled in full: the filled quantity's text too
         self._stream.add_json(
             now,
             Topic.BROKER,

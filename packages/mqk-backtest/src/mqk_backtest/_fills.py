@@ -15,6 +15,7 @@ __all__ = ["FillRecorder", "TradeBook"]
 
 _ZERO = Decimal(0)
 _LEDGER = Topic.LEDGER
+_MAX_TEXTS = 4096  # distinct quantities and positions remembered at once
 # enum texts read once: an enum's .value is an interpreted property
 _SIDE_TEXT = {side: side.value for side in Side}
 
@@ -54,6 +55,7 @@ class FillRecorder:
         self.trades = TradeBook()
         self.costs = _ZERO
         self._symbol_json: dict[str, str] = {}  # each symbol's JSON text, rendered once
+        self._texts: dict[Decimal, str] = {}  # quantities and positions repeat: each rendered once
 
     def apply(
         self,
@@ -88,10 +90,20 @@ class FillRecorder:
             "FILL_APPLIED",
             f'{{"broker_fill_id":{json_text(fill.broker_fill_id)},"cash":"{fd(ledger.cash)}",'
             f'"fee":"{fd(fee) if fee else "0"}",'
-            f'"position":"{fd(position) if position else "0"}",'
-            f'"price":"{fd(price)}","quantity":"{fd(quantity)}",'
+            f'"position":"{self._text(position) if position else "0"}",'
+            f'"price":"{fd(price)}","quantity":"{self._text(quantity)}",'
             f'"side":"{_SIDE_TEXT[side]}",'
             f'"slippage":"{fd(slippage) if slippage else "0"}","symbol":{symbol_json}}}',
             correlation_id=fill.client_order_id,
             ts_text=ts_text,
         )
+
+    def _text(self, value: Decimal) -> str:
+        """``format_decimal(value)``, remembered (equal values render alike)."""
+        texts = self._texts
+        text = texts.get(value)
+        if text is None:
+            if len(texts) >= _MAX_TEXTS:
+                texts.clear()
+            text = texts[value] = format_decimal(value)
+        return text

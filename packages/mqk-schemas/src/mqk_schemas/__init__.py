@@ -4,8 +4,8 @@ Immutable, strict pydantic models with exact money (Decimal, never float) and UT
 the event envelope, canonical JSON and the hash-chained audit log.
 """
 
-from mqk_schemas._audit_worker import audit_log_chunks
 from mqk_schemas._base import trusted
+from mqk_schemas._chain import audit_log_chunks
 from mqk_schemas._envelope_lines import EnvelopeEntry, envelope_lines, json_text
 from mqk_schemas.audit import (
     GENESIS_HASH,

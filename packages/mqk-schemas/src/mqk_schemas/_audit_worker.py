@@ -14,64 +14,11 @@ from __future__ import annotations
 import gc
 import json
 import os
-import pickle
-import struct
 import sys
 import uuid
-from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
 
-from mqk_schemas._chain import AuditChain
-from mqk_schemas._envelope_lines import EnvelopeEntry, envelope_lines
-
-FRAME_HEAD = struct.Struct("<Q")
-"""Each frame's length, before its pickled entries."""
-
-
-def read_frames(stream: BinaryIO) -> Iterator[list[EnvelopeEntry]]:
-    """The entry lists framed on ``stream`` until it ends (a cut-off frame raises EOFError)."""
-    while True:
-        head = stream.read(FRAME_HEAD.size)
-        if not head:
-            return
-        if len(head) != FRAME_HEAD.size:
-            raise EOFError("the audit spool's input ended inside a frame header")
-        (size,) = FRAME_HEAD.unpack(head)
-        blob = stream.read(size)
-        if len(blob) != size:
-            raise EOFError("the audit spool's input ended inside a frame")
-        entries: list[EnvelopeEntry] = pickle.loads(blob)
-        yield entries
-
-
-def audit_log_chunks(chain: AuditChain, batches: Iterable[list[str]]) -> Iterator[bytes]:
-    """The bytes of an audit log file, a batch of records (canonical JSON) at a time:
-    each record's chained line and its newline (``chain`` ends at the last record)."""
-    for batch in batches:
-        lines = chain.lines_for_jsons(batch)
-        lines.append("")  # the last line's newline
-        yield "\n".join(lines).encode()
-
-
-def chain_into(
-    path: Path, run_id: uuid.UUID, engine_id: str, frames: Iterable[list[EnvelopeEntry]]
-) -> tuple[int, str]:
-    """Write the audit log of every entry of ``frames`` to ``path``; returns the number of
-    events and the last line's hash."""
-    chain = AuditChain()
-    seq = 0
-
-    def records() -> Iterator[list[str]]:
-        nonlocal seq
-        for entries in frames:
-            yield envelope_lines(run_id, engine_id, entries, seq)
-            seq += len(entries)
-
-    with path.open("wb") as out:
-        for chunk in audit_log_chunks(chain, records()):
-            out.write(chunk)
-    return seq, chain.last_hash
+from mqk_schemas.audit_spool import chain_into, read_frames
 
 
 def main(argv: list[str]) -> int:

@@ -7,12 +7,12 @@ hundred thousand lines and more.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from mqk_schemas.canonical import canonical_json
 
-__all__ = ["GENESIS_HASH", "AuditChain"]
+__all__ = ["GENESIS_HASH", "AuditChain", "audit_log_chunks"]
 
 GENESIS_HASH = "0" * 64
 
@@ -57,3 +57,12 @@ class AuditChain:
             last = digest
         self._last_hash = last
         return lines
+
+
+def audit_log_chunks(chain: AuditChain, batches: Iterable[list[str]]) -> Iterator[bytes]:
+    """The bytes of an audit log file, a batch of records (canonical JSON) at a time:
+    each record's chained line and its newline (``chain`` ends at the last record)."""
+    for batch in batches:
+        lines = chain.lines_for_jsons(batch)
+        lines.append("")  # the last line's newline
+        yield "\n".join(lines).encode()

@@ -20,26 +20,67 @@ import json
 import os
 import pickle
 import queue
+import struct
 import subprocess
 import sys
 import tempfile
 import threading
 import uuid
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, BinaryIO
 
-from mqk_schemas._audit_worker import FRAME_HEAD
-from mqk_schemas._envelope_lines import EnvelopeEntry
+from mqk_schemas._chain import AuditChain, audit_log_chunks
+from mqk_schemas._envelope_lines import EnvelopeEntry, envelope_lines
 
-__all__ = ["AuditSpool", "SpooledAudit"]
+__all__ = ["FRAME_HEAD", "AuditSpool", "SpooledAudit", "chain_into", "read_frames"]
 
 PIPE_BYTES = 1 << 20
 """The pipe to the helper is widened to this (Linux's default limit for an unprivileged user)."""
 
 FINISH_TIMEOUT_S = 300.0
 """How long :meth:`AuditSpool.finish` waits for the helper to write what it was sent."""
+
+
+FRAME_HEAD = struct.Struct("<Q")
+"""Each frame's length, before its pickled entries."""
+
+
+def read_frames(stream: BinaryIO) -> Iterator[list[EnvelopeEntry]]:
+    """The entry lists framed on ``stream`` until it ends (a cut-off frame raises EOFError)."""
+    while True:
+        head = stream.read(FRAME_HEAD.size)
+        if not head:
+            return
+        if len(head) != FRAME_HEAD.size:
+            raise EOFError("the audit spool's input ended inside a frame header")
+        (size,) = FRAME_HEAD.unpack(head)
+        blob = stream.read(size)
+        if len(blob) != size:
+            raise EOFError("the audit spool's input ended inside a frame")
+        entries: list[EnvelopeEntry] = pickle.loads(blob)
+        yield entries
+
+
+def chain_into(
+    path: Path, run_id: uuid.UUID, engine_id: str, frames: Iterable[list[EnvelopeEntry]]
+) -> tuple[int, str]:
+    """Write the audit log of every entry of ``frames`` to ``path``; returns the number of
+    events and the last line's hash."""
+    chain = AuditChain()
+    seq = 0
+
+    def records() -> Iterator[list[str]]:
+        nonlocal seq
+        for entries in frames:
+            yield envelope_lines(run_id, engine_id, entries, seq)
+            seq += len(entries)
+
+    with path.open("wb") as out:
+        for chunk in audit_log_chunks(chain, records()):
+            out.write(chunk)
+    return seq, chain.last_hash
 
 
 def _remove(path: Path) -> None:
