@@ -37,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
@@ -91,14 +92,21 @@ __all__ = ["ColumnarKernel", "KernelRun"]
 BLOCK_ROWS = 4096
 """Bars planned at once, about (a refusal re-plans the rest of its block)."""
 
-_MARK_CACHE = 1 << 16
+_MARK_CACHE: Final = 1 << 16
 """Distinct marks kept as Decimals at most (a long run's prices recur; ~8 MiB at most)."""
 
-_ZERO = Decimal(0)
-_DAY0 = date(1970, 1, 1)
-_BUY, _SELL = Side.BUY, Side.SELL
-_SIDE_TEXT = {side: side.value for side in Side}  # an enum's .value is a property call
-_MARKET, _GTC = OrderType.MARKET, TimeInForce.GTC
+_ZERO: Final = Decimal(0)
+_DAY0: Final = date(1970, 1, 1)
+_BUY: Final = Side.BUY
+_SELL: Final = Side.SELL
+_SIDE_TEXT: Final = {side: side.value for side in Side}  # an enum's .value is a property call
+_OMS: Final = Topic.OMS
+_BROKER: Final = Topic.BROKER
+_RISK: Final = Topic.RISK
+_FILLED: Final = OrderStatus.FILLED
+_SUBMITTED: Final = OrderStatus.SUBMITTED
+_MARKET: Final = OrderType.MARKET
+_GTC: Final = TimeInForce.GTC
 
 
 @dataclass(frozen=True, slots=True)
@@ -460,7 +468,7 @@ class ColumnarKernel:
             )
         decisions = self._risk.on_mark(now, equity, session=session, data_ts=now)
         for decision in decisions:
-            self._record(now, Topic.RISK, decision, None)
+            self._record(now, _RISK, decision, None)
             if decision.action is Action.DISARM:
                 raise OutsideEnvelope(
                     f"{decision.reason_code} disarms the run at {now.isoformat()}"
@@ -527,18 +535,18 @@ class ColumnarKernel:
                 "shadow": False,
             },
         )
-        context = PreTradeContext(
-            engine_id=self._engine_id,
-            run_id=self._run_id,
-            ts_utc=now,
-            symbol=symbol,
-            side=side,
-            quantity=quantity,
-            position=position,
-            pending_same_side=same_side,
-            reducing=reducing,
-            reference_price=units_to_decimal(int(cols.close[planned.row])),
-            session=session,
+        context = PreTradeContext(  # positional: keywords cost a compiled call ~4x as much
+            self._engine_id,  # engine_id
+            self._run_id,  # run_id
+            now,  # ts_utc
+            symbol,  # symbol
+            side,  # side
+            quantity,  # quantity
+            position,  # position
+            same_side,  # pending_same_side
+            reducing,  # reducing
+            units_to_decimal(int(cols.close[planned.row])),  # reference_price
+            session,  # session
         )
         refusal = first_refusal(
             intent,
@@ -560,7 +568,7 @@ class ColumnarKernel:
                 now, topic, "ORDER_REFUSED", payload, correlation_id=coid, ts_text=self._text
             )
             if decision.action is not Action.REJECT:  # a halt: the run records the decision
-                self._record(now, Topic.RISK, decision, symbol)
+                self._record(now, _RISK, decision, symbol)
             self._memo[sym] = (planned.wanted, planned.row)
             return planned.refused
         if planned.refused:
@@ -570,7 +578,7 @@ class ColumnarKernel:
         sent_as = "true" if reduce_only or reducing else "false"
         self._stream.add_json(
             now,
-            Topic.OMS,
+            _OMS,
             "ORDER_SENT",
             f'{{"intent_seq":{seq},"limit_price":null,"order_type":"MARKET",'
             f'"quantity":"{quantity_text}","reduce_only":{sent_as},'
@@ -583,7 +591,7 @@ class ColumnarKernel:
         broker_order_id = f"SIM-{self._broker_seq:08d}"
         self._stream.add_json(
             now,
-            Topic.BROKER,
+            _BROKER,
             "ORDER_SUBMITTED",
             f'{{"broker_order_id":"{broker_order_id}","reason":null}}',
             correlation_id=coid,
@@ -627,7 +635,7 @@ class ColumnarKernel:
     ) -> OrderRecord:
         """The order manager's view of ``sent``: FILLED with ``filled`` at ``average``, or
         still SUBMITTED (nothing filled) at the end of the data."""
-        status = OrderStatus.FILLED if filled else OrderStatus.SUBMITTED
+        status = _FILLED if filled else _SUBMITTED
         return (
             sent.coid,
             sent.symbol,
@@ -665,7 +673,7 @@ class ColumnarKernel:
         quantity = sent.quantity_text  # filled in full: the filled quantity's text too
         self._stream.add_json(
             now,
-            Topic.BROKER,
+            _BROKER,
             "ORDER_FILLED",
             f'{{"broker_fill_id":"{fill_id}","fee":"{format_decimal(fee)}",'
             f'"filled_quantity":"{quantity}","price":"{format_decimal(price)}",'

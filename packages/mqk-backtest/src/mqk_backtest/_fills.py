@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Final
 
 from mqk_backtest._stream import EventStream, json_text
 from mqk_backtest.metrics import ClosedTrade
@@ -13,11 +14,11 @@ from mqk_schemas import Fill, Side, Topic, format_decimal
 
 __all__ = ["FillRecorder", "TradeBook"]
 
-_ZERO = Decimal(0)
-_LEDGER = Topic.LEDGER
-_MAX_TEXTS = 4096  # distinct quantities and positions remembered at once
+_ZERO: Final = Decimal(0)
+_LEDGER: Final = Topic.LEDGER
+_MAX_TEXTS: Final = 4096  # distinct quantities and positions remembered at once
 # enum texts read once: an enum's .value is an interpreted property
-_SIDE_TEXT = {side: side.value for side in Side}
+_SIDE_TEXT: Final = {side: side.value for side in Side}
 
 
 class TradeBook:

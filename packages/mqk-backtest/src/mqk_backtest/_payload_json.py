@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
@@ -31,10 +31,12 @@ class _UnusualError(Exception):
 
 
 # sorted keys; anything but plain JSON types is an error (never orjson's own forms)
-_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
+_OPTIONS: Final = (
+    orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
 
 
-_MAX_DEPTH = 32
+_MAX_DEPTH: Final = 32
 """Deeper payloads (the engine's are 3 levels deep at most) are left to the plain-types path:
 the walk below never recurses without bound, so a cyclic payload is never followed round
 (as a compiled module, with no recursion limit of Python's, it would overflow the C stack;

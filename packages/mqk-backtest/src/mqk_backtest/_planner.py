@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
@@ -18,9 +19,10 @@ __all__ = ["NO_STEP", "OrderPlanner", "Planned", "by_step", "find", "preceding"]
 NO_STEP = -1
 """The fill step of an order that never fills."""
 
-_ZERO = Decimal(0)
-_BUY, _SELL = Side.BUY, Side.SELL
-_CENT_UNITS = SCALE // 100
+_ZERO: Final = Decimal(0)
+_BUY: Final = Side.BUY
+_SELL: Final = Side.SELL
+_CENT_UNITS: Final = SCALE // 100
 
 
 @dataclass(slots=True)

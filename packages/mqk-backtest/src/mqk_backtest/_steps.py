@@ -13,6 +13,7 @@ import bisect
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
@@ -22,7 +23,7 @@ from mqk_backtest._planner import Planned, find, preceding
 
 __all__ = ["Block", "StepColumns", "sorted_union"]
 
-_LOWEST = int(np.iinfo(np.int64).min)
+_LOWEST: Final = int(np.iinfo(np.int64).min)
 
 
 @dataclass(slots=True)

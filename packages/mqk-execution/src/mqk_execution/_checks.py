@@ -8,7 +8,7 @@ to hand the run back to the full engine).
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 from mqk_execution._arming import ArmVerifier
 from mqk_execution._events import GateCheck
@@ -18,12 +18,17 @@ from mqk_schemas import Action, Decision, OrderIntent, Side, Topic, trusted
 __all__ = ["blocks", "first_refusal", "is_reducing", "refusal_record"]
 
 # enum members read once (a class attribute lookup costs ~70 ns, hashing one for a set ~150 ns)
-_ALLOW, _REJECT = Action.ALLOW, Action.REJECT
-_HALT_NEW, _FLATTEN_AND_HALT = Action.HALT_NEW, Action.FLATTEN_AND_HALT
-_ARMED, _INTEGRITY = GateCheck.ARMED, GateCheck.INTEGRITY
-_RISK, _ALLOCATION = GateCheck.RISK, GateCheck.ALLOCATION
-_RISK_TOPIC, _OMS_TOPIC = Topic.RISK, Topic.OMS
-_BUY = Side.BUY
+_ALLOW: Final = Action.ALLOW
+_REJECT: Final = Action.REJECT
+_HALT_NEW: Final = Action.HALT_NEW
+_FLATTEN_AND_HALT: Final = Action.FLATTEN_AND_HALT
+_ARMED: Final = GateCheck.ARMED
+_INTEGRITY: Final = GateCheck.INTEGRITY
+_RISK: Final = GateCheck.RISK
+_ALLOCATION: Final = GateCheck.ALLOCATION
+_RISK_TOPIC: Final = Topic.RISK
+_OMS_TOPIC: Final = Topic.OMS
+_BUY: Final = Side.BUY
 
 
 def blocks(decision: Decision, reducing: bool) -> bool:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal, DecimalException, getcontext, setcontext
-from typing import Any
+from typing import Any, Final
 
 from mqk_portfolio._book import Lot, SymbolBook, signed_quantity
 from mqk_portfolio._exact import exact_context, ratio_context, require_decimal
@@ -31,10 +31,10 @@ from mqk_schemas import ENGINE_ID_PATTERN, Action, Decision, Fill, Position, for
 
 __all__ = ["EngineLedger"]
 
-_ZERO = Decimal(0)
-_INFINITY = Decimal("Infinity")
-_ENGINE = re.compile(ENGINE_ID_PATTERN)
-_APPLIED = FillStatus.APPLIED
+_ZERO: Final = Decimal(0)
+_INFINITY: Final = Decimal("Infinity")
+_ENGINE: Final = re.compile(ENGINE_ID_PATTERN)
+_APPLIED: Final = FillStatus.APPLIED
 
 
 class EngineLedger:
@@ -168,7 +168,7 @@ class EngineLedger:
     def mark_all(self, prices: Mapping[str, Decimal]) -> None:
         """Mark several symbols at once; a bad price refuses the whole call, changing nothing."""
         for price in prices.values():
-            if price.__class__ is not Decimal or not price.is_finite() or price <= _ZERO:
+            if type(price) is not Decimal or not price.is_finite() or price <= _ZERO:
                 break
         else:  # every price is a valid Decimal already (the usual case): nothing to convert
             self._mark_checked(prices.items())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from typing import Final
 
 from mqk_schemas import Decision, Fill
 
@@ -55,7 +56,7 @@ class FillResult:
         return self.status is _APPLIED
 
 
-_APPLIED = FillStatus.APPLIED  # read once: an enum class attribute costs ~70 ns a lookup
+_APPLIED: Final = FillStatus.APPLIED  # read once: an enum class attribute costs ~70 ns a lookup
 
 
 def new_fill_result(

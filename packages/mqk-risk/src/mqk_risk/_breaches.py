@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 from mqk_risk._inputs import timedelta_seconds
 from mqk_risk._switches import TradingState
@@ -21,7 +21,7 @@ __all__ = [
     "stale_data",
 ]
 
-_REJECT = Action.REJECT
+_REJECT: Final = Action.REJECT
 
 Breach = tuple[str, dict[str, Any]]
 """A breach's human message and its evidence (exact decimals)."""

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 from mqk_risk._breaches import (
     Breach,
@@ -45,17 +45,17 @@ from mqk_schemas import (
 
 __all__ = ["RiskEngine"]
 
-_ZERO = Decimal(0)
-_NO_FLOOR = Decimal("-Infinity")
-_NEVER = timedelta.max
-_EPOCH = datetime.min.replace(tzinfo=UTC)
+_ZERO: Final = Decimal(0)
+_NO_FLOOR: Final = Decimal("-Infinity")
+_NEVER: Final = timedelta.max
+_EPOCH: Final = datetime.min.replace(tzinfo=UTC)
 _NO_DECISIONS: tuple[Decision, ...] = ()
-_ALLOW = Decision.allow()
-_EMPTY_REPORT = RiskReport()
+_ALLOW: Final = Decision.allow()
+_EMPTY_REPORT: Final = RiskReport()
 _STICKY_ACTIONS = (Action.HALT_NEW, Action.FLATTEN_AND_HALT, Action.DISARM)
-_MARKET = OrderType.MARKET
-_ACTIVE = TradingState.ACTIVE
-_DISARMED = TradingState.DISARMED
+_MARKET: Final = OrderType.MARKET
+_ACTIVE: Final = TradingState.ACTIVE
+_DISARMED: Final = TradingState.DISARMED
 
 
 class RiskEngine:
@@ -227,7 +227,7 @@ class RiskEngine:
                 )
         except TypeError:
             raise RiskInputError(f"ts: {ts!r} is not a timezone-aware datetime") from None
-        if equity.__class__ is not Decimal or not equity.is_finite():
+        if type(equity) is not Decimal or not equity.is_finite():
             equity = exact(equity, "equity")
         stale = False
         if data_ts is not None:
@@ -340,16 +340,16 @@ class RiskEngine:
                 f"intent {intent.client_order_id} of engine {intent.engine_id} checked by the "
                 f"risk engine of {self._engine_id}"
             )
-        if ts.__class__ is not datetime or ts.tzinfo is not UTC:
+        if type(ts) is not datetime or ts.tzinfo is not UTC:
             ts = require_utc(ts, "context.ts")
         pending = pending_same_side
-        if pending.__class__ is not Decimal or not pending.is_finite():
+        if type(pending) is not Decimal or not pending.is_finite():
             pending = exact(pending, "context.pending_same_side")
         if pending < _ZERO:
             raise RiskInputError(f"context.pending_same_side {pending} must be >= 0")
         side, quantity, symbol = intent.side, intent.quantity, intent.symbol
         before = portfolio.position(symbol)
-        if before.__class__ is not Decimal or not before.is_finite():
+        if type(before) is not Decimal or not before.is_finite():
             before = exact(before, "position")
         after = before + signed_quantity(side, quantity)
         reducing = is_risk_reducing(before, side, quantity + pending)
@@ -377,16 +377,16 @@ class RiskEngine:
         worst_after = after + signed_quantity(side, pending)
         if (
             intent.order_type is not _MARKET
-            or price.__class__ is not Decimal
+            or type(price) is not Decimal
             or not price.is_finite()
             or price <= _ZERO
         ):
             price = valuation_price(intent, price)
         equity = portfolio.equity
-        if equity.__class__ is not Decimal or not equity.is_finite():
+        if type(equity) is not Decimal or not equity.is_finite():
             equity = exact(equity, "equity")
         gross = portfolio.gross_exposure
-        if gross.__class__ is not Decimal or not gross.is_finite():
+        if type(gross) is not Decimal or not gross.is_finite():
             gross = exact(gross, "gross_exposure")
         breach = limit_breach(self._order_limits, before, worst_after, price, equity, gross)
         if breach is None:
@@ -430,7 +430,7 @@ class RiskEngine:
                 f"engine of {self._engine_id}"
             )
         before = position_before
-        if before.__class__ is not Decimal or not before.is_finite():
+        if type(before) is not Decimal or not before.is_finite():
             before = exact(before, "position_before")
         after = before + signed_quantity(fill.side, fill.quantity)  # as Fill.signed_quantity
         if session is None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 from mqk_risk._inputs import exact
 from mqk_risk._limits import RiskLimits
@@ -18,7 +18,7 @@ from mqk_schemas import Decision, OrderIntent, OrderType
 
 __all__ = ["LimitBreach", "OrderLimits", "breach_decision", "limit_breach", "valuation_price"]
 
-_ZERO = Decimal(0)
+_ZERO: Final = Decimal(0)
 
 
 def valuation_price(intent: OrderIntent, market_price: Decimal | None) -> Decimal:

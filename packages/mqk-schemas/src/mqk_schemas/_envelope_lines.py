@@ -13,6 +13,7 @@ import json
 import uuid
 from collections.abc import Iterable, Sequence
 from operator import itemgetter
+from typing import Final
 
 from mqk_schemas.identity import event_id_text_range
 
@@ -21,7 +22,7 @@ __all__ = ["EnvelopeEntry", "envelope_lines", "json_text"]
 EnvelopeEntry = tuple[str, str, str, str | None, str | None, str]
 """(ts_utc text, topic, event_type, correlation_id, causation_id, payload as canonical JSON)"""
 
-_Q = '"'
+_Q: Final = '"'
 
 
 def json_text(value: str | None) -> str:

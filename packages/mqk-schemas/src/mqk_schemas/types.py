@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 from pydantic import AfterValidator, BeforeValidator, PlainSerializer
 
@@ -63,7 +63,7 @@ def format_decimal(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
-_PLAIN_DIGITS = 28
+_PLAIN_DIGITS: Final = 28
 """At most this many characters, a Decimal's text holds at most the default context's 28
 digits, which :meth:`~decimal.Decimal.normalize` keeps unrounded."""
 
