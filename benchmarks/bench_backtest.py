@@ -114,7 +114,7 @@ def _child(path: str, mode: str, out: str) -> None:
 
 def _helper_peak_mib(result: Any) -> float | None:
     """Peak RSS of the helper process that chained the audit log (None: no helper ran)."""
-    log = result.audit_log
+    log = result.audit_log.finish() if result.audit_log is not None else None  # done by now
     if log is None or log.helper_peak_rss_kib is None:
         return None
     return float(log.helper_peak_rss_kib) / 1024

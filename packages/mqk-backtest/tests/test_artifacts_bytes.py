@@ -410,6 +410,7 @@ def _order_records(draw: st.DrawFn) -> list[OrderRecord]:
     n = draw(st.integers(0, 30))
     records: list[OrderRecord] = []
     for seq in range(n):
+        created, updated = draw(_aware), draw(_aware)
         records.append(
             (
                 f"MAIN_0123456789ab_{seq:08d}",
@@ -420,8 +421,10 @@ def _order_records(draw: st.DrawFn) -> list[OrderRecord]:
                 draw(_decimals),
                 draw(st.none() | _decimals),
                 f"SIM-{seq}",
-                draw(_aware),
-                draw(_aware),
+                created,
+                updated,
+                format_utc(created),  # as the kernel records them
+                format_utc(updated),
             )
         )
     return records

@@ -176,13 +176,17 @@ def unit_abort_stops_the_helper_and_removes_its_file(tmp_path: Path) -> None:
     assert _leftovers(tmp_path) == []
 
 
+def _finished(directory: Path) -> SpooledAudit:
+    """A finished spool's log (the spool itself dropped on return)."""
+    spool = AuditSpool(directory, RUN_ID, ENGINE)
+    spool.send(_entries(20))
+    done = spool.finish()
+    assert done is not None
+    return done
+
+
 def unit_a_spooled_log_is_removed_when_dropped_unless_moved(tmp_path: Path) -> None:
-    kept, dropped = (AuditSpool(tmp_path, RUN_ID, ENGINE) for _ in range(2))
-    for spool in (kept, dropped):
-        spool.send(_entries(20))
-    moved, lost = kept.finish(), dropped.finish()
-    assert moved is not None
-    assert lost is not None
+    moved, lost = _finished(tmp_path), _finished(tmp_path)
     target = tmp_path / "run" / "audit.jsonl"
     target.parent.mkdir()
 
@@ -240,3 +244,33 @@ def contract_the_helper_runs_quietly_on_this_interpreter(tmp_path: Path) -> None
     assert done.stderr == b""  # no warning (say, of a module run twice) and no traceback
     report = json.loads(done.stdout)
     assert (report["events"], report["last_hash"]) == (10, _in_process(entries)[1])
+
+
+def unit_a_closed_spool_finishes_on_its_own_and_answers_alike_twice(tmp_path: Path) -> None:
+    entries = _entries(300)
+    spool = AuditSpool(tmp_path, RUN_ID, ENGINE)
+    spool.send(entries)
+    spool.close_input()
+    with pytest.raises(ValueError, match="closed"):
+        spool.send(entries)
+
+    first, second = spool.finish(), spool.finish()
+    assert first is second
+    assert first is not None
+    assert (first.path.read_bytes(), first.last_hash) == _in_process(entries)
+
+
+@pytest.mark.parametrize("closed", [True, False], ids=["input-closed", "still-open"])
+def fault_a_spool_dropped_before_finishing_stops_its_helper_and_removes_its_file(
+    tmp_path: Path, closed: bool
+) -> None:
+    spool = AuditSpool(tmp_path, RUN_ID, ENGINE)
+    spool.send(_entries(50))
+    process = spool._process
+    if closed:
+        spool.close_input()
+    del spool
+    gc.collect()
+
+    assert process.returncode is not None
+    assert _leftovers(tmp_path) == []

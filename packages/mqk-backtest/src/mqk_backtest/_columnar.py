@@ -83,6 +83,7 @@ from mqk_schemas import (
     Topic,
     client_order_ids,
     format_decimal,
+    format_utc,
     trusted,
 )
 from mqk_strategy import fixed_to_decimal
@@ -131,6 +132,7 @@ class _Working:
     quantity_text: str
     broker_order_id: str
     created_at: datetime
+    created_text: str
     index: int
 
     def __init__(
@@ -143,6 +145,7 @@ class _Working:
         quantity_text: str,
         broker_order_id: str,
         created_at: datetime,
+        created_text: str,
         index: int,
     ) -> None:
         # written out (not generated): compiled, this is native code (~5x faster per order)
@@ -154,6 +157,7 @@ class _Working:
         self.quantity_text = quantity_text
         self.broker_order_id = broker_order_id
         self.created_at = created_at
+        self.created_text = created_text
         self.index = index
 
 
@@ -244,7 +248,9 @@ class ColumnarKernel:
             if self._progress is not None:
                 self._progress(stop, n)
         for sent in (w for ws in self._working.values() for w in ws):  # resting at the end
-            self._orders[sent.index] = self._order_record(sent, _ZERO, None, sent.created_at)
+            self._orders[sent.index] = self._order_record(
+                sent, _ZERO, None, sent.created_at, sent.created_text
+            )
         records = [record for record in self._orders if record is not None]
         orders = OrderLog(self._engine_id, records)
         steps = self._steps
@@ -607,6 +613,7 @@ class ColumnarKernel:
             quantity_text,
             broker_order_id,
             now,
+            self._now_text(now),
             len(self._orders),
         )
         self._orders.append(None)
@@ -631,10 +638,15 @@ class ColumnarKernel:
     # -- orders and fills --------------------------------------------------------------------
 
     def _order_record(
-        self, sent: _Working, filled: Decimal, average: Decimal | None, at: datetime
+        self,
+        sent: _Working,
+        filled: Decimal,
+        average: Decimal | None,
+        at: datetime,
+        at_text: str,
     ) -> OrderRecord:
         """The order manager's view of ``sent``: FILLED with ``filled`` at ``average``, or
-        still SUBMITTED (nothing filled) at the end of the data."""
+        still SUBMITTED (nothing filled) at the end of the data; with its times' texts."""
         status = _FILLED if filled else _SUBMITTED
         return (
             sent.coid,
@@ -647,7 +659,14 @@ class ColumnarKernel:
             sent.broker_order_id,
             sent.created_at,
             at,
+            sent.created_text,
+            at_text,
         )
+
+    def _now_text(self, now: datetime) -> str:
+        """``format_utc(now)``: the current step's text the events use, when it has one."""
+        text = self._text
+        return format_utc(now) if text is None else text
 
     def _fill(self, sent: _Working, now: datetime) -> tuple[OrderRecord, Fill]:
         """Fill ``sent`` in full at its planned price (ORDER_FILLED); the caller applies it."""
@@ -683,7 +702,7 @@ class ColumnarKernel:
             ts_text=self._text,
         )
         average = _same((_ZERO + sent.quantity * price) / filled, price)
-        return self._order_record(sent, filled, average, now), fill
+        return self._order_record(sent, filled, average, now, self._now_text(now)), fill
 
 
 def _same(value: Decimal, known: Decimal) -> Decimal:

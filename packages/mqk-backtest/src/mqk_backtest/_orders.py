@@ -12,9 +12,21 @@ from mqk_schemas import Order, OrderStatus, OrderType, Side, TimeInForce, truste
 __all__ = ["OrderLog", "OrderRecord"]
 
 # client_order_id, symbol, side, quantity, status, filled, average price, broker id,
-# created_at, updated_at: a MARKET GTC order as the gateway's order manager keeps it
+# created_at, updated_at (a MARKET GTC order as the gateway's order manager keeps it), then
+# created_at and updated_at as format_utc writes them (the run has those texts at hand)
 OrderRecord = tuple[
-    str, str, Side, Decimal, OrderStatus, Decimal, Decimal | None, str, datetime, datetime
+    str,
+    str,
+    Side,
+    Decimal,
+    OrderStatus,
+    Decimal,
+    Decimal | None,
+    str,
+    datetime,
+    datetime,
+    str,
+    str,
 ]
 
 
@@ -60,7 +72,9 @@ class OrderLog(Sequence[Order]):
     __hash__ = None  # type: ignore[assignment]
 
     def _order(self, record: OrderRecord) -> Order:
-        coid, symbol, side, quantity, status, filled, average, broker_id, created, updated = record
+        coid, symbol, side, quantity, status, filled, average, broker_id, created, updated = record[
+            :10
+        ]
         return trusted(
             Order,
             {

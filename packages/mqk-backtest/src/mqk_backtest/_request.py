@@ -13,7 +13,7 @@ import numpy.typing as npt
 from mqk_backtest._stream import EventLog
 from mqk_backtest.metrics import ClosedTrade
 from mqk_config import EffectiveConfig
-from mqk_schemas import BarFrame, Fill, Order, SpooledAudit
+from mqk_schemas import AuditSpool, BarFrame, Fill, Order
 
 __all__ = ["BacktestRequest", "BacktestResult", "EquityCurve"]
 
@@ -55,9 +55,9 @@ class BacktestResult:
 
     ``columnar`` tells whether fast mode's columnar kernel ran it; ``columnar_note`` says why
     not (or why it handed the run back to the step engine). Neither changes any result.
-    ``audit_log`` is the audit log a helper process chained during the run (a long run with a
-    spool folder, see :func:`~mqk_backtest.run_backtest`); the artifacts move it into place
-    instead of rendering :attr:`events` again (the same bytes).
+    ``audit_log`` is the spool whose helper process chains the audit log during the run (a
+    long run with a spool folder, see :func:`~mqk_backtest.run_backtest`); the artifacts move
+    its file into place instead of rendering :attr:`events` again (the same bytes).
     """
 
     request: BacktestRequest
@@ -75,4 +75,4 @@ class BacktestResult:
     mode: str
     columnar: bool = False
     columnar_note: str | None = None
-    audit_log: SpooledAudit | None = field(default=None, compare=False)
+    audit_log: AuditSpool | None = field(default=None, compare=False)

@@ -725,7 +725,7 @@ class _Simulation:
             mode=self._mode if self._fast is not None or self._mode == "reference" else "reference",
             columnar=self._columnar_problem is None,
             columnar_note=self._columnar_problem,
-            audit_log=self._stream.finish_spool(),
+            audit_log=self._stream.close_spool(),
         )
 
     def _run_columnar(self) -> Sequence[Order]:

@@ -19,7 +19,6 @@ from mqk_backtest._plain_json import _plain
 from mqk_schemas import (
     AuditSpool,
     EnvelopeEntry,
-    SpooledAudit,
     Topic,
     envelope_lines,
     format_utc,
@@ -122,14 +121,15 @@ class EventStream:
         self._spooled = 0
         self._send_to_spool(spool)
 
-    def finish_spool(self) -> SpooledAudit | None:
-        """Hand the spool the last events and wait for its audit log: None without a spool or
-        when it failed (the log is then rendered in process, from :attr:`records`)."""
+    def close_spool(self) -> AuditSpool | None:
+        """Hand the spool the last events and close its input (its helper finishes in the
+        background: :meth:`~mqk_schemas.AuditSpool.finish` waits); None without a spool."""
         spool, self._spool = self._spool, None
         if spool is None:
             return None
         self._send_to_spool(spool)
-        return spool.finish()
+        spool.close_input()
+        return spool
 
     def abort_spool(self) -> None:
         """Stop the spool, if any, and throw its file away (the run failed or is redone)."""

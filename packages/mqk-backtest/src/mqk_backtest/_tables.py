@@ -90,9 +90,7 @@ def orders_csv_chunks(orders: Sequence[Order], chunk_rows: int = 4096) -> Iterat
     if isinstance(orders, OrderLog):
         # the columnar kernel's MARKET GTC orders, read off its compact records
         market, gtc = OrderType.MARKET.value, TimeInForce.GTC.value
-        for records in _batches(orders.records(), chunk_rows):
-            created = utc_texts_of([record[8] for record in records])
-            updated = utc_texts_of([record[9] for record in records])
+        for records in _batches(orders.records(), chunk_rows):  # with their times' texts
             yield "".join(
                 [
                     f"{coid},{symbol},{val(side)},{market},{dec(quantity)},,,{gtc},"
@@ -107,7 +105,9 @@ def orders_csv_chunks(orders: Sequence[Order], chunk_rows: int = 4096) -> Iterat
                         filled,
                         average,
                         *_,
-                    ), created_at, updated_at in zip(records, created, updated, strict=True)
+                        created_at,
+                        updated_at,
+                    ) in records
                 ]
             ).encode()
         return

@@ -224,9 +224,10 @@ def _write_all(result: BacktestResult, directory: Path) -> RunArtifacts:
     # every other file is rendered here and written by the worker thread meanwhile
     with BackgroundWriter() as writer:
         writer.write_file_in_thread(directory / "equity_curve.csv", equity_csv_parts(result.equity))
-        stream_hash = _write_audit_log(result, directory / "audit.jsonl", writer)
         writer.write_file(directory / "orders.csv", orders_csv_chunks(result.orders))
         writer.write_file(directory / "fills.csv", fills_csv_chunks(result.fills))
+        # after the tables: a spool's helper finishes the log meanwhile
+        stream_hash = _write_audit_log(result, directory / "audit.jsonl", writer)
         manifest = build_manifest(result, stream_hash)
         metrics = metrics_of(result)
         writer.write_file(directory / "manifest.json", [_pretty(manifest).encode()])
@@ -249,7 +250,7 @@ def _write_all(result: BacktestResult, directory: Path) -> RunArtifacts:
 def _write_audit_log(result: BacktestResult, path: Path, writer: BackgroundWriter) -> str:
     """Put ``audit.jsonl`` at ``path``: the run's spooled log moved there when it has one
     (chained by a helper process during the run), else rendered here; its last hash."""
-    spooled = result.audit_log
+    spooled = result.audit_log.finish() if result.audit_log is not None else None
     if spooled is not None and spooled.events == len(result.events) and spooled.move_to(path):
         return spooled.last_hash
     chain = AuditChain()

@@ -142,7 +142,9 @@ class AuditSpool:
 
     ``directory`` holds the file until it is moved (put it on the file system of the run's
     output folder, so the move is a rename). Entries go in with :meth:`send`, in order;
-    :meth:`finish` waits for the file, :meth:`abort` throws it away.
+    :meth:`close_input` says there are no more (the helper finishes in the background),
+    :meth:`finish` waits for the file, :meth:`abort` throws it away. A spool dropped before
+    either stops its helper and removes the file.
     """
 
     def __init__(
@@ -158,6 +160,9 @@ class AuditSpool:
         os.close(handle)
         self.path = Path(name)
         self._sent = 0
+        self._closed = False
+        self._done: SpooledAudit | None = None
+        self._finished = False
         self._frames: queue.SimpleQueue[tuple[bytes, bytes] | None] = queue.SimpleQueue()
         worker = [python or sys.executable, "-m", "mqk_schemas._audit_worker"]
         try:
@@ -170,48 +175,89 @@ class AuditSpool:
         except OSError:
             _remove(self.path)
             raise
+        self._cleanup = weakref.finalize(self, _stop, self._process, self.path)
         _widen_pipe(self._process.stdin)
         # a thread of its own writes to the pipe (blocked writes release the GIL), so the run
         # never waits for the helper, which is still starting when the first batch comes
-        self._feeder = threading.Thread(target=self._feed, name="audit-spool", daemon=True)
+        # (it holds the pipe and the queue, not the spool: a dropped spool is freed at once)
+        self._feeder = threading.Thread(
+            target=_feed, args=(self._process.stdin, self._frames), name="audit-spool", daemon=True
+        )
         self._feeder.start()
 
     def send(self, entries: Sequence[EnvelopeEntry]) -> None:
         """Queue ``entries`` (the next ones of the run, in order) for the helper."""
+        if self._closed:
+            raise ValueError("the audit spool's input is closed")
         blob = pickle.dumps(list(entries), protocol=pickle.HIGHEST_PROTOCOL)
         self._frames.put((FRAME_HEAD.pack(len(blob)), blob))
         self._sent += len(entries)
 
-    def _feed(self) -> None:
-        stdin = self._process.stdin
-        assert stdin is not None
-        try:
-            while (frame := self._frames.get()) is not None:
-                stdin.write(frame[0])
-                stdin.write(frame[1])
-        except (OSError, ValueError):  # the helper died or was stopped: finish() tells
-            pass
+    def close_input(self) -> None:
+        """No more entries: the helper writes the rest and ends on its own meanwhile."""
+        if not self._closed:
+            self._closed = True
+            self._frames.put(None)
 
     def finish(self, timeout: float = FINISH_TIMEOUT_S) -> SpooledAudit | None:
         """Wait for the helper to chain everything sent; the finished file, or None (file
-        removed) when the helper failed, timed out or disagrees on the number of events."""
-        self._frames.put(None)
+        removed) when the helper failed, timed out or disagrees on the number of events.
+        Asked again, the same answer."""
+        if self._finished:
+            return self._done
+        self.close_input()
         self._feeder.join()
         try:
-            out, _ = self._process.communicate(timeout=timeout)
+            out = self._communicate(timeout)
         except subprocess.TimeoutExpired:
             self.abort()
             return None
+        self._finished = True
+        self._cleanup.detach()
         report = _report(out) if self._process.returncode == 0 else None
         if report is None or report[0] != self._sent:
             _remove(self.path)
             return None
-        return SpooledAudit(self.path, *report)
+        self._done = SpooledAudit(self.path, *report)
+        return self._done
 
     def abort(self) -> None:
         """Stop the helper and remove its file (the run failed or is redone)."""
         self._process.kill()
-        self._frames.put(None)
+        self.close_input()
         self._feeder.join()  # a write blocked on the helper fails once it is gone
-        self._process.communicate()
+        self._communicate(None)
+        self._finished = True
+        self._cleanup.detach()
         _remove(self.path)
+
+    def _communicate(self, timeout: float | None) -> bytes:
+        return _communicate(self._process, timeout)
+
+
+def _feed(stdin: IO[bytes] | None, frames: queue.SimpleQueue[tuple[bytes, bytes] | None]) -> None:
+    """The feeder thread: writes each queued frame to the helper, then ends its input."""
+    assert stdin is not None
+    try:
+        while (frame := frames.get()) is not None:
+            stdin.write(frame[0])
+            stdin.write(frame[1])
+        stdin.close()  # the end of the helper's input
+    except (OSError, ValueError):  # the helper died or was stopped: finish() tells
+        return
+
+
+def _communicate(process: subprocess.Popen[bytes], timeout: float | None) -> bytes:
+    """``process``'s report once it ended (what it printed)."""
+    if process.stdin is not None and process.stdin.closed:
+        process.stdin = None  # closed by the feeder: nothing left to flush
+    out, _ = process.communicate(timeout=timeout)
+    return out
+
+
+def _stop(process: subprocess.Popen[bytes], path: Path) -> None:
+    """A dropped spool's end: its helper stopped and reaped, its file removed."""
+    if process.poll() is None:
+        process.kill()
+    _communicate(process, None)
+    _remove(path)
