@@ -88,7 +88,7 @@ from mqk_schemas import (
 )
 from mqk_strategy import fixed_to_decimal
 
-__all__ = ["ColumnarKernel", "KernelRun"]
+__all__ = ["ColumnarKernel", "GateView", "KernelRun"]
 
 BLOCK_ROWS = 4096
 """Bars planned at once, about (a refusal re-plans the rest of its block)."""
@@ -159,6 +159,18 @@ class _Working:
         self.created_at = created_at
         self.created_text = created_text
         self.index = index
+
+
+class GateView:
+    """The integrity view the kernel's orders are checked against: the run's integrity gate's
+    sticky state, asked directly (what the run's own view answers, one call less per order)."""
+
+    def __init__(self, status: Callable[[], Decision]) -> None:
+        self._status = status
+
+    def integrity_decision(self, symbol: str) -> Decision:
+        """ALLOW, or the sticky decision that applies (to every symbol alike)."""
+        return self._status()
 
 
 class ColumnarKernel:
@@ -487,10 +499,10 @@ class ColumnarKernel:
             due.sort(key=lambda w: w.plan.fill_row)
         for sent in due:
             self._working[sent.plan.sym].remove(sent)
-            record, fill = self._fill(sent, now)
+            record, fill, price_text = self._fill(sent, now)
             self._orders[sent.index] = record
             base = units_to_decimal(int(self._cols.open[sent.plan.fill_row]))
-            self._fills.apply(fill, base, session, self._text)
+            self._fills.apply(fill, base, session, self._text, price_text)
             if sent.plan.wanted:
                 self._holding.add(sent.plan.sym)
             else:
@@ -668,8 +680,9 @@ class ColumnarKernel:
         text = self._text
         return format_utc(now) if text is None else text
 
-    def _fill(self, sent: _Working, now: datetime) -> tuple[OrderRecord, Fill]:
-        """Fill ``sent`` in full at its planned price (ORDER_FILLED); the caller applies it."""
+    def _fill(self, sent: _Working, now: datetime) -> tuple[OrderRecord, Fill, str]:
+        """Fill ``sent`` in full at its planned price (ORDER_FILLED): its order record, fill
+        and price text (the caller applies the fill)."""
         price, fee = sent.plan.price, sent.plan.fee
         if price is None:  # a free cost model: the planned price in cents
             price = Decimal(sent.plan.cents) * CENT
@@ -690,19 +703,21 @@ class ColumnarKernel:
             },
         )
         quantity = sent.quantity_text  # filled in full: the filled quantity's text too
+        price_text = format_decimal(price)  # the fill recorder's event reuses it
         self._stream.add_json(
             now,
             _BROKER,
             "ORDER_FILLED",
-            f'{{"broker_fill_id":"{fill_id}","fee":"{format_decimal(fee)}",'
-            f'"filled_quantity":"{quantity}","price":"{format_decimal(price)}",'
+            f'{{"broker_fill_id":"{fill_id}","fee":"{format_decimal(fee) if fee else "0"}",'
+            f'"filled_quantity":"{quantity}","price":"{price_text}",'
             f'"quantity":"{quantity}","side":"{_SIDE_TEXT[sent.side]}",'
             f'"symbol":{self._symbol_json[sent.plan.sym]}}}',
             correlation_id=sent.coid,
             ts_text=self._text,
         )
         average = _same((_ZERO + sent.quantity * price) / filled, price)
-        return self._order_record(sent, filled, average, now, self._now_text(now)), fill
+        record = self._order_record(sent, filled, average, now, self._now_text(now))
+        return record, fill, price_text
 
 
 def _same(value: Decimal, known: Decimal) -> Decimal:

@@ -64,10 +64,12 @@ class FillRecorder:
         base: Decimal | None,
         session: date | None = None,
         ts_text: str | None = None,
+        price_text: str | None = None,
     ) -> None:
         """Apply ``fill``; ``base`` is its pre-cost price (spread and slippage are measured
         from it; None counts none). ``session`` saves the risk engine a calendar lookup and
-        ``ts_text`` the event stream a timestamp rendering."""
+        ``ts_text`` the event stream a timestamp rendering, ``price_text`` (the fill price's
+        :func:`~mqk_schemas.format_decimal`) a decimal rendering."""
         ledger = self._ledger
         symbol = fill.symbol
         before = ledger.position(symbol)
@@ -92,7 +94,8 @@ class FillRecorder:
             f'{{"broker_fill_id":{json_text(fill.broker_fill_id)},"cash":"{fd(ledger.cash)}",'
             f'"fee":"{fd(fee) if fee else "0"}",'
             f'"position":"{self._text(position) if position else "0"}",'
-            f'"price":"{fd(price)}","quantity":"{self._text(quantity)}",'
+            f'"price":"{fd(price) if price_text is None else price_text}",'
+            f'"quantity":"{self._text(quantity)}",'
             f'"side":"{_SIDE_TEXT[side]}",'
             f'"slippage":"{fd(slippage) if slippage else "0"}","symbol":{symbol_json}}}',
             correlation_id=fill.client_order_id,

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from mqk_backtest._columnar import ColumnarKernel
+from mqk_backtest._columnar import ColumnarKernel, GateView
 from mqk_backtest._columns import (
     SCALE,
     FastTargets,
@@ -750,7 +750,7 @@ class _Simulation:
             stream=self._stream,
             arm=self._authority.verifier,
             arm_token=self._arm_token,
-            integrity=self,
+            integrity=GateView(self._gate.status),  # = self.integrity_decision
             risk_check=self._risk_check,
             allocation=self._allocation_check,
             record=self._kernel_decision,
