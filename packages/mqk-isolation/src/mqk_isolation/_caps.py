@@ -174,10 +174,10 @@ class AllocationGuard:
                     "engine_id": intent.engine_id,
                     "client_order_id": intent.client_order_id,
                     "symbol": intent.symbol,
-                    "side": intent.side.value,
+                    "side": intent.side._value_,  # .value is an interpreted property
                     "quantity": intent.quantity,
                     "pending_same_side": pending,
-                    "order_type": intent.order_type.value,
+                    "order_type": intent.order_type._value_,
                     "position": before,
                     "position_after": after,
                     "worst_case_price": price,
