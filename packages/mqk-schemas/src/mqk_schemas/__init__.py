@@ -4,6 +4,8 @@ Immutable, strict pydantic models with exact money (Decimal, never float) and UT
 the event envelope, canonical JSON and the hash-chained audit log.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from mqk_schemas._base import trusted
 from mqk_schemas._chain import audit_log_chunks
 from mqk_schemas._envelope_lines import EnvelopeEntry, envelope_lines, json_text
@@ -16,7 +18,6 @@ from mqk_schemas.audit import (
     verify_audit_lines,
 )
 from mqk_schemas.audit_spool import AuditSpool, SpooledAudit
-from mqk_schemas.bars import BAR_FRAME_SCHEMA, PRICE_SCALE, BarFrame
 from mqk_schemas.canonical import canonical_json, jsonable, sha256_hex
 from mqk_schemas.decisions import Decision, most_severe
 from mqk_schemas.enums import (
@@ -71,7 +72,23 @@ from mqk_schemas.types import (
     to_utc,
 )
 
+if TYPE_CHECKING:
+    from mqk_schemas.bars import BAR_FRAME_SCHEMA, PRICE_SCALE, BarFrame
+
 __version__ = "0.1.0"
+
+_NEED_POLARS = frozenset({"BAR_FRAME_SCHEMA", "PRICE_SCALE", "BarFrame"})
+
+
+def __getattr__(name: str) -> Any:
+    """The bar-frame names, imported on first use: they need polars, which a process that
+    only reads or writes events (the audit spool's helper) does without (~50 MiB, ~0.1 s)."""
+    if name in _NEED_POLARS:
+        from mqk_schemas import bars
+
+        return getattr(bars, name)
+    raise AttributeError(f"module 'mqk_schemas' has no attribute {name!r}")
+
 
 __all__ = [
     "BAR_FRAME_SCHEMA",
