@@ -266,11 +266,13 @@ def fault_a_spool_dropped_before_finishing_stops_its_helper_and_removes_its_file
 ) -> None:
     spool = AuditSpool(tmp_path, RUN_ID, ENGINE)
     spool.send(_entries(50))
-    process = spool._process
+    process, feeder = spool._process, spool._feeder
     if closed:
         spool.close_input()
     del spool
     gc.collect()
+    feeder.join(timeout=10)
 
     assert process.returncode is not None
+    assert not feeder.is_alive()  # no thread left waiting for frames
     assert _leftovers(tmp_path) == []

@@ -175,7 +175,7 @@ class AuditSpool:
         except OSError:
             _remove(self.path)
             raise
-        self._cleanup = weakref.finalize(self, _stop, self._process, self.path)
+        self._cleanup = weakref.finalize(self, _stop, self._process, self.path, self._frames)
         _widen_pipe(self._process.stdin)
         # a thread of its own writes to the pipe (blocked writes release the GIL), so the run
         # never waits for the helper, which is still starting when the first batch comes
@@ -255,9 +255,15 @@ def _communicate(process: subprocess.Popen[bytes], timeout: float | None) -> byt
     return out
 
 
-def _stop(process: subprocess.Popen[bytes], path: Path) -> None:
-    """A dropped spool's end: its helper stopped and reaped, its file removed."""
+def _stop(
+    process: subprocess.Popen[bytes],
+    path: Path,
+    frames: queue.SimpleQueue[tuple[bytes, bytes] | None],
+) -> None:
+    """A dropped spool's end: its helper stopped and reaped, its feeder thread ended, its
+    file removed."""
     if process.poll() is None:
         process.kill()
+    frames.put(None)  # a feeder still waiting for frames ends (one past its end is ignored)
     _communicate(process, None)
     _remove(path)
