@@ -866,9 +866,9 @@ def _run_once(
     simulation = _Simulation(
         request, registry, mode, progress, columnar=columnar, fallback=fallback
     )
-    if spool_dir is not None:
-        simulation.spool_audit_log(spool_dir)
     try:
+        if spool_dir is not None:  # inside: a failing run stops its helper (release)
+            simulation.spool_audit_log(spool_dir)
         return simulation.run()
     finally:
         simulation.release()
